@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Runs the TypeScript CLI straight from the source tree: tsx compiles on the fly, so a clone needs no build step.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../harness/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));

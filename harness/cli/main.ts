@@ -1,0 +1,65 @@
+import { Command, CommanderError } from 'commander';
+import { ExitCode, NslabError } from '../errors.ts';
+import { NSLAB_VERSION } from '../version.ts';
+import { registerScenarioCommands } from './scenario-command.ts';
+
+/** What an action hands back to main(): the exit code. */
+export interface CliState {
+  exitCode: number;
+}
+
+/** Builds the `nslab` command tree. Separate from main() so that tests can inspect --help. */
+export function buildProgram(state: CliState = { exitCode: ExitCode.ok }): Command {
+  const program = new Command('nslab')
+    .description(
+      'Is a container a virtual machine or a process? Runs Linux namespace experiments natively and in a QEMU VM, and reports what each side sees.',
+    )
+    .version(NSLAB_VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0  every scenario passed or was skipped with a reason
+  1  a scenario failed or errored
+  2  usage or configuration error
+  3  this machine cannot run what was asked (the message says what is missing)
+
+Reports: every run writes reports/<run-id>/report.json and report.html; reports/latest points at the newest.`,
+    )
+    .exitOverride();
+  registerScenarioCommands(program, state);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; never throws for expected errors. */
+export async function main(argv: string[]): Promise<number> {
+  const state: CliState = { exitCode: ExitCode.ok };
+  const program = buildProgram(state);
+  program.commands.forEach(function applyExitOverride(c: Command) {
+    c.exitOverride();
+    c.commands.forEach(applyExitOverride);
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return state.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      )
+        return 0;
+      if (error.code === 'commander.executeSubCommandAsync') return error.exitCode;
+      return ExitCode.usage;
+    }
+    if (error instanceof NslabError) {
+      process.stderr.write(`nslab: ${error.message}\n${error.hint ? `  → ${error.hint}\n` : ''}`);
+      return error.exitCode;
+    }
+    process.stderr.write(`nslab: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    return ExitCode.failed;
+  }
+}

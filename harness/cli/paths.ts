@@ -1,0 +1,6 @@
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+/** The repository (or installed package) root, so that built-in scenarios are found from any folder. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DEFAULT_SCENARIOS_DIR = join(PROJECT_ROOT, 'scenarios');

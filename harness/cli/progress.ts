@@ -1,0 +1,33 @@
+import type { RunEvent } from '../run/run.ts';
+
+/**
+ * Progress on stderr, so that stdout stays clean for --json. On a terminal each step is one line as it
+ * starts and ends; in CI (no TTY) the same lines, plainly.
+ */
+export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (event: RunEvent) => void {
+  const started = new Map<string, number>();
+  return (event) => {
+    switch (event.type) {
+      case 'target-start':
+        started.set(event.kind, performance.now());
+        stream.write(`nslab: preparing the ${event.kind} target…\n`);
+        break;
+      case 'target-ready': {
+        const r = event.report;
+        const ms = Math.round(performance.now() - (started.get(r.kind) ?? performance.now()));
+        if (r.status === 'skip')
+          stream.write(`nslab: ${r.kind}: SKIP ${r.reason}: ${r.detail}${r.hint ? ` (${r.hint})` : ''}\n`);
+        else stream.write(`nslab: ${r.kind} ready in ${ms} ms${r.access ? ` (access: ${r.access})` : ''}\n`);
+        break;
+      }
+      case 'scenario-start':
+        stream.write(`nslab: ${event.target}: running ${event.scenario}…\n`);
+        break;
+      case 'scenario-done':
+        stream.write(
+          `nslab: ${event.target}: ${event.result.name} ${event.result.status.toUpperCase()} in ${event.result.durationMs} ms\n`,
+        );
+        break;
+    }
+  };
+}

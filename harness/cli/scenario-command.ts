@@ -1,0 +1,115 @@
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { ExitCode, UsageError } from '../errors.ts';
+import { loadScenarioDir } from '../scenario/load.ts';
+import type { Scenario } from '../scenario/types.ts';
+import { runAll } from '../run/run.ts';
+import { writeReport } from '../report/write.ts';
+import { NativeTarget } from '../target/native.ts';
+import type { Target } from '../target/types.ts';
+import type { RunReport } from '../report/types.ts';
+import { DEFAULT_SCENARIOS_DIR } from './paths.ts';
+import { progressPrinter } from './progress.ts';
+import { formatSummary } from './summary.ts';
+import type { CliState } from './main.ts';
+import { createVmTarget } from './vm-target.ts';
+
+export const TARGET_CHOICES = ['native', 'vm', 'all'] as const;
+type TargetChoice = (typeof TARGET_CHOICES)[number];
+
+/** Native where namespaces are native (Linux); elsewhere the VM is the only place they exist. */
+export function defaultTarget(platform: NodeJS.Platform = process.platform): TargetChoice {
+  return platform === 'linux' ? 'native' : 'vm';
+}
+
+interface ScenarioOptions {
+  target: TargetChoice;
+  json?: boolean;
+  reportDir: string;
+  scenariosDir: string;
+  keep?: boolean;
+}
+
+function pick(all: Scenario[], name: string): Scenario[] {
+  if (name === 'all') return all;
+  const found = all.find((s) => s.name === name);
+  if (!found) {
+    throw new UsageError(
+      `no scenario named "${name}"`,
+      `known scenarios: ${all.map((s) => s.name).join(', ') || '(none)'}; or "all" (see nslab list)`,
+    );
+  }
+  return [found];
+}
+
+/** 0 all passed or skipped; 1 something failed; 3 only because a target could not run here; 130 Ctrl-C. */
+export function exitCodeFor(report: RunReport): number {
+  const { fail, error } = report.summary;
+  if (report.interrupted) return ExitCode.interrupted;
+  if (fail + error === 0) return ExitCode.ok;
+  const brokenTargets = report.targets.filter((t) => t.status === 'error');
+  if (fail === 0 && brokenTargets.length > 0 && brokenTargets.every((t) => t.reason === 'environment')) {
+    return ExitCode.environment;
+  }
+  return ExitCode.failed;
+}
+
+export function registerScenarioCommands(program: Command, state: CliState): void {
+  program
+    .command('scenario')
+    .description('run one scenario (or all) on the chosen targets and write a report')
+    .argument('<name>', 'a scenario name from `nslab list`, or "all"')
+    .addOption(
+      new Option('-t, --target <target>', 'where to run: native (this Linux host), vm (a QEMU VM), or all')
+        .choices(TARGET_CHOICES)
+        .default(defaultTarget()),
+    )
+    .option('--json', "print the run's report JSON on stdout and nothing else there")
+    .option('--report-dir <dir>', 'where reports are written', 'reports')
+    .option('--scenarios-dir <dir>', 'where scenario files are read from', DEFAULT_SCENARIOS_DIR)
+    .option('--keep', 'vm target: leave the VM running afterwards (nslab vm down stops it)')
+    .action(async (name: string, options: ScenarioOptions) => {
+      const scenarios = pick(await loadScenarioDir(options.scenariosDir), name);
+      const targets: Target[] = [];
+      if (options.target === 'native' || options.target === 'all') targets.push(new NativeTarget());
+      if (options.target === 'vm' || options.target === 'all')
+        targets.push(await createVmTarget({ keep: options.keep ?? false }));
+
+      // Ctrl-C: the first stops the run at the next safe point and still writes the report; the second quits.
+      const abort = new AbortController();
+      const onSigint = () => {
+        if (abort.signal.aborted) process.exit(ExitCode.interrupted);
+        process.stderr.write(
+          '\nnslab: interrupted; stopping and writing the report (Ctrl-C again to quit now)\n',
+        );
+        abort.abort();
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const report = await runAll({
+          scenarios,
+          targets,
+          argv: process.argv.slice(2),
+          signal: abort.signal,
+          onEvent: progressPrinter(),
+        });
+        const written = await writeReport(report, resolve(options.reportDir));
+        if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else process.stdout.write(`${formatSummary(report)}\nreport: ${written.html}\n`);
+        if (options.json) process.stderr.write(`nslab: report: ${written.html}\n`);
+        state.exitCode = exitCodeFor(report);
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+
+  program
+    .command('list')
+    .description('list the scenarios, one line each')
+    .option('--scenarios-dir <dir>', 'where scenario files are read from', DEFAULT_SCENARIOS_DIR)
+    .action(async (options: { scenariosDir: string }) => {
+      const scenarios = await loadScenarioDir(options.scenariosDir);
+      const width = Math.max(0, ...scenarios.map((s) => s.name.length));
+      for (const s of scenarios) process.stdout.write(`${s.name.padEnd(width)}  ${s.title}\n`);
+    });
+}

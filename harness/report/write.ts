@@ -1,0 +1,55 @@
+import { readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import { renderHtml } from './html.ts';
+import type { RunReport } from './types.ts';
+
+export interface WrittenReport {
+  dir: string;
+  json: string;
+  html: string;
+}
+
+/**
+ * Writes `<reportDir>/<runId>/report.json` and `report.html`, each atomically, then points
+ * `<reportDir>/latest` at the run: a relative symlink, or a one-line file where links are not allowed.
+ */
+export async function writeReport(report: RunReport, reportDir: string): Promise<WrittenReport> {
+  const dir = join(reportDir, report.runId);
+  const json = join(dir, 'report.json');
+  const html = join(dir, 'report.html');
+  await writeFileAtomic(json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFileAtomic(html, renderHtml(report));
+  await pointLatest(reportDir, report.runId);
+  return { dir, json, html };
+}
+
+async function pointLatest(reportDir: string, runId: string): Promise<void> {
+  const latest = join(reportDir, 'latest');
+  const tmp = join(reportDir, `.latest.${process.pid}.tmp`);
+  await rm(tmp, { force: true });
+  try {
+    await symlink(runId, tmp, 'dir');
+    await rename(tmp, latest);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    // Windows without developer mode cannot make links; a pointer file says the same thing.
+    if (code !== 'EPERM' && code !== 'EISDIR' && code !== 'ENOTDIR') throw error;
+    await rm(latest, { recursive: false, force: true }).catch(() => {});
+    await writeFileAtomic(latest, `${runId}\n`);
+  }
+}
+
+/** The run id `latest` points at, whichever form it has. */
+export async function latestRunId(reportDir: string): Promise<string | undefined> {
+  try {
+    return await readlink(join(reportDir, 'latest'));
+  } catch {
+    try {
+      return (await readFile(join(reportDir, 'latest'), 'utf8')).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import { hostUname } from '../target/native.ts';
+import { runScenario, skippedResult, type ScenarioResult } from '../scenario/run.ts';
+import type { Scenario } from '../scenario/types.ts';
+import type { Target } from '../target/types.ts';
+import { SCHEMA_VERSION, type RunReport, type TargetReport } from '../report/types.ts';
+import { newRunId } from './run-id.ts';
+import { NSLAB_VERSION } from '../version.ts';
+import { EnvironmentError } from '../errors.ts';
+
+export type RunEvent =
+  | { type: 'target-start'; kind: string }
+  | { type: 'target-ready'; report: TargetReport }
+  | { type: 'scenario-start'; target: string; scenario: string }
+  | { type: 'scenario-done'; target: string; result: ScenarioResult };
+
+export interface RunOptions {
+  scenarios: Scenario[];
+  targets: Target[];
+  argv?: string[];
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+}
+
+/**
+ * Runs every scenario on every target, in order, and returns the report. Each target is closed whatever
+ * happens; an interrupt (signal) stops before the next step and the report keeps what finished.
+ */
+export async function runAll(options: RunOptions): Promise<RunReport> {
+  const started = new Date();
+  const t0 = performance.now();
+  const emit = options.onEvent ?? (() => {});
+  const targets: TargetReport[] = [];
+  for (const target of options.targets) {
+    if (options.signal?.aborted) break;
+    emit({ type: 'target-start', kind: target.kind });
+    const report = await runTarget(target, options, emit);
+    targets.push(report);
+  }
+  const summary = { pass: 0, fail: 0, skip: 0, error: 0 };
+  for (const t of targets) for (const s of t.scenarios) summary[s.status] += 1;
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    runId: newRunId(started),
+    nslabVersion: NSLAB_VERSION,
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationMs: Math.round(performance.now() - t0),
+    host: { os: process.platform, arch: process.arch, uname: await hostUname(), node: process.version },
+    argv: options.argv ?? [],
+    interrupted: options.signal?.aborted ?? false,
+    targets,
+    summary,
+  };
+}
+
+async function runTarget(
+  target: Target,
+  options: RunOptions,
+  emit: (e: RunEvent) => void,
+): Promise<TargetReport> {
+  try {
+    let prepared;
+    try {
+      prepared = await target.prepare(options.signal);
+    } catch (error) {
+      const e = error as Error & { hint?: string };
+      return {
+        kind: target.kind,
+        uname: '',
+        os: '',
+        status: 'error',
+        reason: error instanceof EnvironmentError ? 'environment' : 'prepare-failed',
+        detail: e.message,
+        ...(e.hint ? { hint: e.hint } : {}),
+        scenarios: options.scenarios.map((s) => ({
+          ...skippedResult(s, { reason: 'target-error', detail: e.message }),
+          status: 'error' as const,
+        })),
+      };
+    }
+    const { info, skip } = prepared;
+    if (skip) {
+      const report: TargetReport = {
+        ...info,
+        status: 'skip',
+        reason: skip.reason,
+        detail: skip.detail,
+        ...(skip.hint ? { hint: skip.hint } : {}),
+        scenarios: options.scenarios.map((s) => skippedResult(s, skip)),
+      };
+      emit({ type: 'target-ready', report });
+      return report;
+    }
+    const report: TargetReport = { ...info, status: 'ready', scenarios: [] };
+    emit({ type: 'target-ready', report });
+    for (const scenario of options.scenarios) {
+      if (options.signal?.aborted) break;
+      emit({ type: 'scenario-start', target: target.kind, scenario: scenario.name });
+      const result = await runScenario(scenario, target, options.signal);
+      if (options.signal?.aborted && result.status === 'error') break;
+      report.scenarios.push(result);
+      emit({ type: 'scenario-done', target: target.kind, result });
+    }
+    return report;
+  } finally {
+    await target.close();
+  }
+}

@@ -1,0 +1,134 @@
+# nslab probe: POSIX sh for dash, bash and busybox ash. It starts the isolated side, observes it from
+# inside and from outside, and prints records as KEY NUL VALUE NUL: a shell value cannot hold a NUL, so
+# every other byte passes unescaped. Every scenario value arrives as a positional parameter and is only
+# ever expanded as "$@" or "$var", never evaluated as shell text. Protocol (built by probe.ts):
+#   $1 = number of words in the isolate argv; then that argv, which ends in
+#   `sh -c 'eval "$NSLAB_INNER"' nslab-inside <inside commands>`; then the outside commands.
+#   A command list is: COUNT { NAME ARGC ARG... }...
+NSLAB_COMMON='
+emit() { printf "%s\000%s\000" "$1" "$2"; }
+# Runs the first $1 words of the remaining arguments as a command (no shell parsing).
+run_argv() (
+  n=$1; shift; rest=$(($# - n)); i=0
+  while [ "$i" -lt "$n" ]; do set -- "$@" "$1"; shift; i=$((i + 1)); done
+  shift "$rest"
+  exec "$@"
+)
+run_cmds() {
+  side=$1; shift; count=$1; shift
+  while [ "$count" -gt 0 ]; do
+    name=$1; argc=$2; shift 2
+    out=$(run_argv "$argc" "$@" 2>&1); rc=$?
+    emit "$side.run.$name.output" "$out"; emit "$side.run.$name.exit" "$rc"
+    shift "$argc"; count=$((count - 1))
+  done
+}
+uname_all() {
+  emit "$1.uname" "$(uname -a)"; emit "$1.kernel.name" "$(uname -s)"; emit "$1.kernel.release" "$(uname -r)"
+  emit "$1.kernel.version" "$(uname -v)"; emit "$1.kernel.machine" "$(uname -m)"; emit "$1.nodename" "$(uname -n)"
+  read -r h < /proc/sys/kernel/hostname; emit "$1.hostname" "$h"
+}
+ns_links() {
+  for t in pid mnt uts ipc net user cgroup time; do
+    [ -e "/proc/$2/ns/$t" ] && emit "$1.$t" "$(readlink "/proc/$2/ns/$t")"
+  done
+}
+'
+NSLAB_INNER="$NSLAB_COMMON"'
+{
+  emit inside.pid "$$"; emit inside.ppid "$PPID"; uname_all inside; ns_links inside.ns self
+  emit inside.ps "$(ps -e -o pid,ppid,args 2>/dev/null || ps -o pid,ppid,args 2>/dev/null || ps)"
+  run_cmds inside "$@"
+} > "$NSLAB_DIR/inside" 2> "$NSLAB_DIR/inside.err"
+# Tell the outside who we are (our PID and PID namespace as we see them), then stay alive as we are until
+# the outside has looked and kills us; bounded, in case it never does.
+printf "%s %s\n" "$$" "$(readlink /proc/self/ns/pid)" > "$NSLAB_DIR/me.tmp"
+mv "$NSLAB_DIR/me.tmp" "$NSLAB_DIR/me"
+sleep 60 & wait
+'
+eval "$NSLAB_COMMON"
+set -u
+NSLAB_DIR=$(mktemp -d) || exit 70
+export NSLAB_DIR NSLAB_INNER
+up=''
+pid=''
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  [ -n "$up" ] && kill -9 "$up" 2>/dev/null
+  rm -rf "$NSLAB_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+emit probe.uid "$(id -u)"
+uname_all outside
+ns_links outside.hostNs $$
+
+n=$1; shift
+run_argv "$n" "$@" > /dev/null 2> "$NSLAB_DIR/isolate.err" &
+up=$!
+shift "$n"
+
+i=0
+while [ ! -e "$NSLAB_DIR/me" ] && [ "$i" -lt 3000 ]; do
+  kill -0 "$up" 2>/dev/null || break
+  sleep 0.01; i=$((i + 1))
+done
+if [ ! -e "$NSLAB_DIR/me" ]; then
+  [ "$i" -ge 3000 ] && kill -9 "$up" 2>/dev/null
+  wait "$up"; rc=$?; up=''
+  emit probe.isolate.exit "$rc"
+  emit probe.isolate.stderr "$(cat "$NSLAB_DIR/isolate.err" "$NSLAB_DIR/inside.err" 2>/dev/null)"
+  exit 0
+fi
+
+# The isolated process, seen from here: among the descendants of what we started, the one in the inside's
+# PID namespace whose innermost PID is the one it told us. Children lists when the kernel has them, else all.
+read -r me_pid me_ns < "$NSLAB_DIR/me"
+is_inside() {
+  [ "$(readlink "/proc/$1/ns/pid" 2>/dev/null)" = "$me_ns" ] || return 1
+  while read -r k v; do
+    [ "$k" = NSpid: ] && { [ "${v##*[!0-9]}" = "$me_pid" ]; return; }
+  done < "/proc/$1/status"
+  [ "$1" = "$me_pid" ]
+}
+if [ -r "/proc/$up/task/$up/children" ]; then
+  queue=$up
+  while [ -z "$pid" ] && [ -n "$queue" ]; do
+    next=''
+    for p in $queue; do
+      for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+        is_inside "$c" && { pid=$c; break 2; }
+        next="$next $c"
+      done
+    done
+    queue=$next
+  done
+else
+  for d in /proc/[0-9]*; do is_inside "${d#/proc/}" && { pid=${d#/proc/}; break; }; done
+fi
+emit outside.pid "$pid"
+nspid=''
+while read -r k v; do [ "$k" = NSpid: ] && nspid=$v; done < "/proc/$pid/status"
+emit outside.nspid "$nspid"
+ns_links outside.ns "$pid"
+p=$pid; chain=''; depth=0
+while [ -n "$p" ] && [ "$p" != 0 ] && [ "$depth" -lt 64 ]; do
+  read -r comm < "/proc/$p/comm"
+  chain="$chain$p $comm
+"
+  pp=''
+  while read -r k v; do [ "$k" = PPid: ] && { pp=$v; break; }; done < "/proc/$p/status"
+  p=$pp; depth=$((depth + 1))
+done
+emit outside.parents "$chain"
+NSLAB_PID=$pid
+export NSLAB_PID
+run_cmds outside "$@"
+
+cat "$NSLAB_DIR/inside"
+kill -9 "$pid" 2>/dev/null
+pid=''
+wait "$up" 2>/dev/null
+up=''
+emit probe.isolate.stderr "$(cat "$NSLAB_DIR/inside.err" 2>/dev/null)"

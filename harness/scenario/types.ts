@@ -1,0 +1,47 @@
+/** Linux namespaces a scenario can isolate its process in, by the names `/proc/<pid>/ns/` uses. */
+export const NAMESPACES = ['pid', 'mnt', 'uts', 'ipc', 'net', 'user', 'cgroup', 'time'] as const;
+export type Namespace = (typeof NAMESPACES)[number];
+
+/** Observations the probe always knows how to make; a scenario picks the ones it wants per side. */
+export const INSIDE_BUILTINS = ['pid', 'ppid', 'uname', 'ns', 'ps', 'hostname'] as const;
+export const OUTSIDE_BUILTINS = ['pid', 'nspid', 'ns', 'hostNs', 'parents', 'uname', 'hostname'] as const;
+export type InsideBuiltin = (typeof INSIDE_BUILTINS)[number];
+export type OutsideBuiltin = (typeof OUTSIDE_BUILTINS)[number];
+export type Side = 'inside' | 'outside';
+
+/** A command of the scenario's own, run as an argv list (never through a shell) on one side. */
+export interface CommandObservation {
+  name: string;
+  run: string[];
+}
+
+export const OPERATORS = ['equals', 'notEquals', 'matches', 'sameAs', 'differsFrom'] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+export const TARGET_KINDS = ['native', 'vm'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+export interface Expectation {
+  /** Path into the observations, e.g. `outside.nspid[0]` or `inside.kernel.release`. */
+  that: string;
+  op: Operator;
+  /** A literal for equals/notEquals/matches, a path for sameAs/differsFrom. */
+  value: string | number | boolean;
+  why: string | undefined;
+  /** Only checked on these target kinds; all when absent. */
+  targets: TargetKind[] | undefined;
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  question: string;
+  source: string | undefined;
+  file: string;
+  isolate: { namespaces: Namespace[] };
+  observe: {
+    inside: { builtins: InsideBuiltin[]; commands: CommandObservation[] };
+    outside: { builtins: OutsideBuiltin[]; commands: CommandObservation[] };
+  };
+  expect: Expectation[];
+}

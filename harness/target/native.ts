@@ -1,0 +1,77 @@
+import os from 'node:os';
+import { execa } from 'execa';
+import type { Namespace } from '../scenario/types.ts';
+import { ACCESS_FACTS_SCRIPT, decideAccess, notLinux, parseAccessFacts } from './native-access.ts';
+import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
+
+export interface NativeTargetOptions {
+  /** Words put before every command, e.g. `setpriv --reuid=65534 ...` to test as another user. */
+  prefix?: string[];
+  /** Environment for every command (e.g. a PATH without unshare, to test that skip). */
+  env?: Record<string, string>;
+  /** Pretend to be another OS; only for tests of the not-linux path. */
+  platform?: NodeJS.Platform;
+}
+
+/** Runs the probe on this machine, as root, through sudo -n, or rootless in a user namespace. */
+export class NativeTarget implements Target {
+  readonly kind = 'native' as const;
+  private access: 'root' | 'sudo' | 'userns' | undefined;
+  private readonly options: NativeTargetOptions;
+
+  constructor(options: NativeTargetOptions = {}) {
+    this.options = options;
+  }
+
+  async prepare(signal?: AbortSignal): Promise<{ info: TargetInfo; skip?: Skip }> {
+    const platform = this.options.platform ?? process.platform;
+    const info: TargetInfo = { kind: 'native', uname: await hostUname(platform), os: platform };
+    if (platform !== 'linux') return { info, skip: notLinux(platform) };
+    const facts = await this.run(['sh', '-c', ACCESS_FACTS_SCRIPT], undefined, signal);
+    const decision = decideAccess(parseAccessFacts(facts.stdout, platform));
+    if ('skip' in decision) return { info, skip: decision.skip };
+    this.access = decision.access;
+    info.access = decision.access;
+    return { info };
+  }
+
+  extraNamespaces(): Namespace[] {
+    return this.access === 'userns' ? ['user'] : [];
+  }
+
+  async runProbe(script: string, args: readonly string[], signal?: AbortSignal): Promise<ProbeRun> {
+    const sudo = this.access === 'sudo' ? ['sudo', '-n'] : [];
+    return this.run([...sudo, 'sh', '-s', '--', ...args], script, signal);
+  }
+
+  async close(): Promise<void> {}
+
+  private async run(argv: string[], input: string | undefined, signal?: AbortSignal): Promise<ProbeRun> {
+    const full = [...(this.options.prefix ?? []), ...argv];
+    const started = performance.now();
+    const result = await execa(full[0]!, full.slice(1), {
+      input: input ?? '',
+      reject: false,
+      stripFinalNewline: false,
+      env: this.options.env,
+      extendEnv: this.options.env === undefined,
+      cancelSignal: signal,
+      forceKillAfterDelay: 2000,
+    });
+    return {
+      stdout: result.stdout,
+      stderr: result.stderr,
+      exitCode: result.exitCode ?? (result.isCanceled ? 130 : 1),
+      durationMs: performance.now() - started,
+    };
+  }
+}
+
+/** `uname -a` where there is one; on Windows the same facts from Node. */
+export async function hostUname(platform: NodeJS.Platform = process.platform): Promise<string> {
+  if (platform !== 'win32') {
+    const r = await execa('uname', ['-a'], { reject: false });
+    if (r.exitCode === 0) return r.stdout.trim();
+  }
+  return `${os.type()} ${os.hostname()} ${os.release()} ${os.version()} ${os.machine()}`;
+}

@@ -1,0 +1,56 @@
+import type { TargetKind } from '../scenario/types.ts';
+import type { Namespace } from '../scenario/types.ts';
+
+/** Why a target cannot run scenarios here; a stable name a script can match on. */
+export type SkipReason =
+  | 'not-linux'
+  | 'needs-root'
+  | 'userns-disabled'
+  | 'apparmor-userns'
+  | 'kernel-config:CONFIG_PID_NS'
+  | 'tool-missing:unshare'
+  | 'tool-missing:qemu'
+  | (string & {});
+
+export interface Skip {
+  reason: SkipReason;
+  detail: string;
+  /** What the user can do about it. */
+  hint?: string;
+}
+
+/** What the target is, recorded in every report. */
+export interface TargetInfo {
+  kind: TargetKind;
+  /** The machine the probe runs on: this host (native) or the guest (vm). */
+  uname: string;
+  os: string;
+  /** How the probe gets the privilege it needs: root, sudo, userns (rootless), or none (skipped). */
+  access?: 'root' | 'sudo' | 'userns';
+  /** Layers below, e.g. the real host under a VM. */
+  host?: { uname: string; os: string; qemuPid?: number; accelerator?: string; acceleratorReason?: string };
+  /** Per-phase timings (ms) for targets that boot something. */
+  phases?: Record<string, number>;
+}
+
+export interface ProbeRun {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  durationMs: number;
+}
+
+/**
+ * Where scenarios run. A target is prepared once per run (which may find that it must be skipped),
+ * runs any number of probes, and is closed once (idempotent).
+ */
+export interface Target {
+  readonly kind: TargetKind;
+  /** Ready to run probes, or a named reason why not. */
+  prepare(signal?: AbortSignal): Promise<{ info: TargetInfo; skip?: Skip }>;
+  /** Runs `sh -s -- ...args` with the script on stdin. */
+  runProbe(script: string, args: readonly string[], signal?: AbortSignal): Promise<ProbeRun>;
+  /** Namespaces the target must add for the probe to work (e.g. `user` when rootless). */
+  extraNamespaces(): Namespace[];
+  close(): Promise<void>;
+}
