@@ -49,23 +49,46 @@ export class NativeTarget implements Target {
   private async run(argv: string[], input: string | undefined, signal?: AbortSignal): Promise<ProbeRun> {
     const full = [...(this.options.prefix ?? []), ...argv];
     const started = performance.now();
-    const result = await execa(full[0]!, full.slice(1), {
+    // Its own process group, so that an interrupt reaches everything the probe started, the isolated
+    // process included (a PID namespace does not change the process group).
+    const child = execa(full[0]!, full.slice(1), {
       input: input ?? '',
       reject: false,
       stripFinalNewline: false,
       env: this.options.env,
       extendEnv: this.options.env === undefined,
-      cancelSignal: signal,
-      forceKillAfterDelay: 2000,
+      detached: true,
     });
-    return {
-      stdout: result.stdout,
-      stderr: result.stderr,
-      exitCode: result.exitCode ?? (result.isCanceled ? 130 : 1),
-      durationMs: performance.now() - started,
-    };
+    const stop = () => killGroup(child.pid, 'SIGTERM');
+    signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted) stop();
+    try {
+      const result = await child;
+      return {
+        stdout: result.stdout,
+        stderr: result.stderr,
+        exitCode: result.exitCode ?? 128 + (signalNumber(result.signal) ?? 1),
+        durationMs: performance.now() - started,
+      };
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      // After an interrupt, whatever is left of the group (the isolated process) goes too.
+      if (signal?.aborted) killGroup(child.pid, 'SIGKILL');
+    }
   }
 }
+
+function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+const signalNumber = (name: string | undefined) =>
+  name ? os.constants.signals[name as NodeJS.Signals] : undefined;
 
 /** `uname -a` where there is one; on Windows the same facts from Node. */
 export async function hostUname(platform: NodeJS.Platform = process.platform): Promise<string> {

@@ -1,0 +1,141 @@
+import {
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escapeHtml, jsonForScript } from './escape.ts';
+import { renderHtml } from './html.ts';
+import { writeReport } from './write.ts';
+import type { RunReport } from './types.ts';
+import { runAll } from '../run/run.ts';
+import { NativeTarget } from '../target/native.ts';
+import { loadScenarioDir } from '../scenario/load.ts';
+
+const schema = JSON.parse(readFileSync(new URL('./report.schema.json', import.meta.url), 'utf8'));
+const validate = new Ajv2020({
+  allErrors: true,
+  strict: true,
+  allowUnionTypes: true,
+  validateFormats: false,
+}).compile(schema);
+const isRoot = process.getuid?.() === 0;
+const XSS = '<script>alert(1)</script>';
+
+let dir: string;
+let real: RunReport;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nslab-report-'));
+  // A scenario whose inside prints markup, so that a real target value carries it into the report.
+  mkdirSync(join(dir, 'scenarios'));
+  writeFileSync(
+    join(dir, 'scenarios', 'markup.yaml'),
+    `name: markup\ntitle: markup\nquestion: q\nisolate: { namespaces: [pid] }\nobserve:\n  inside: [pid, uname, { name: say, run: [echo, '${XSS}'] }]\n  outside: [pid, uname]\nexpect:\n  - that: inside.run.say.output\n    equals: '${XSS}'\n`,
+  );
+  const scenarios = [
+    ...(await loadScenarioDir(join(dir, 'scenarios'))),
+    ...(await loadScenarioDir('scenarios')),
+  ];
+  real = await runAll({ scenarios, targets: [new NativeTarget()], argv: ['scenario', 'all'] });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('report.json', () => {
+  it('a real run validates against report.schema.json', () => {
+    const ok = validate(JSON.parse(JSON.stringify(real)));
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+  });
+
+  it.runIf(isRoot)('holds the pid-ns observations the schema promises', () => {
+    const pidNs = real.targets[0]?.scenarios.find((s) => s.name === 'pid-ns');
+    expect(pidNs?.status).toBe('pass');
+    expect(pidNs?.observations?.inside.pid).toBe(1);
+    expect(pidNs?.observations?.outside.nspid?.[0]).toBe(pidNs?.observations?.outside.pid);
+    expect(pidNs?.observations?.inside.uname).toBe(pidNs?.observations?.outside.uname);
+  });
+
+  it('the schema rejects a report missing a required field', () => {
+    const broken = JSON.parse(JSON.stringify(real));
+    delete broken.targets[0].scenarios[0].status;
+    expect(validate(broken)).toBe(false);
+  });
+});
+
+describe('writeReport', () => {
+  it('writes report.json and report.html under the run id and points latest at it', async () => {
+    const out = join(dir, 'reports');
+    const written = await writeReport(real, out);
+    expect(JSON.parse(readFileSync(written.json, 'utf8')).runId).toBe(real.runId);
+    expect(readFileSync(written.html, 'utf8')).toContain('<!doctype html>');
+    expect(readlinkSync(join(out, 'latest'))).toBe(real.runId);
+    // No temporary files left behind.
+    expect(readdirSync(written.dir).sort()).toEqual(['report.html', 'report.json']);
+    const second = { ...real, runId: '20990101T000000Z-0000' };
+    await writeReport(second, out);
+    expect(readlinkSync(join(out, 'latest'))).toBe(second.runId);
+    expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe('HTML escaping', () => {
+  it('escapes the five HTML specials', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+
+  it('keeps embedded JSON from closing its script block', () => {
+    expect(jsonForScript({ v: '</script><script>x()</script>' })).not.toContain('</script>');
+    expect(JSON.parse(jsonForScript({ v: '</script>\u2028' }))).toEqual({ v: '</script>\u2028' });
+  });
+
+  it.runIf(isRoot)('a target value containing <script> appears as text, never as markup', () => {
+    const html = renderHtml(real);
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain(XSS);
+  });
+
+  it('a hostile uname from a target is escaped in the first-screen comparison', () => {
+    const hostile = structuredClone(real);
+    const t = hostile.targets[0]!;
+    t.uname = XSS;
+    const s = t.scenarios.find((x) => x.name === 'pid-ns')!;
+    s.status = 'pass';
+    s.observations = {
+      inside: {
+        pid: 1,
+        uname: `Linux ${XSS}`,
+        kernel: { name: 'Linux', release: XSS, version: '#1', machine: 'x86_64' },
+      },
+      outside: {
+        pid: 2387,
+        uname: `Linux "quoted" & ${XSS}`,
+        kernel: { name: 'Linux', release: XSS, version: '#1', machine: 'x86_64' },
+      },
+    };
+    const html = renderHtml(hostile);
+    expect(html).not.toContain(XSS);
+    expect(html).toContain('Linux &quot;quoted&quot; &amp; &lt;script&gt;');
+    // Self-contained: no external resource of any kind, and no executable script.
+    expect(html).not.toMatch(/<(link|img|iframe)\b|\bsrc=|https?:\/\/(?!www\.44bits)/i);
+    expect(html.match(/<script\b[^>]*>/g)).toEqual(['<script type="application/json" id="nslab-report">']);
+  });
+
+  it('shows the comparison first: host and container uname, PID inside and outside, same kernel', () => {
+    const html = renderHtml(real);
+    const main = html.slice(html.indexOf('<main>'), html.indexOf('<h2>Targets</h2>'));
+    if (isRoot) {
+      expect(main).toContain('PID of the isolated process');
+      expect(main).toContain('Same kernel inside and outside?');
+      expect(main).toMatch(/<td><code>1<\/code><\/td>/);
+    } else {
+      expect(main).toContain('No scenario produced observations');
+    }
+  });
+});

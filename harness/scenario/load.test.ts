@@ -1,0 +1,165 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.ts';
+import { loadScenarioDir, loadScenarioFile, parseScenarioText } from './load.ts';
+import { DEFAULT_SCENARIOS_DIR } from '../cli/paths.ts';
+
+const GOOD = `name: demo
+title: Demo
+question: Does it work?
+isolate:
+  namespaces: [pid, uts]
+observe:
+  inside: [pid, uname, { name: host, run: [hostname, -s] }]
+  outside: [pid, nspid]
+expect:
+  - that: inside.pid
+    equals: 1
+  - that: outside.nspid[-1]
+    sameAs: inside.pid
+    on: [native]
+`;
+
+function errorOf(text: string, file = 'demo.yaml'): ConfigError {
+  try {
+    parseScenarioText(file, text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('scenario loader', () => {
+  it('reads a valid scenario into its typed form', () => {
+    const s = parseScenarioText('demo.yaml', GOOD);
+    expect(s.isolate.namespaces).toEqual(['pid', 'uts']);
+    expect(s.observe.inside.builtins).toEqual(['pid', 'uname']);
+    expect(s.observe.inside.commands).toEqual([{ name: 'host', run: ['hostname', '-s'] }]);
+    expect(s.expect[1]).toMatchObject({
+      that: 'outside.nspid[-1]',
+      op: 'sameAs',
+      value: 'inside.pid',
+      targets: ['native'],
+    });
+  });
+
+  it('loads the shipped scenarios, pid-ns among them', async () => {
+    const all = await loadScenarioDir(DEFAULT_SCENARIOS_DIR);
+    const pidNs = all.find((s) => s.name === 'pid-ns');
+    expect(pidNs?.isolate.namespaces).toEqual(['pid']);
+    expect(pidNs?.expect.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it.each([
+    [
+      'an unknown top-level key',
+      GOOD.replace('title: Demo', 'titel: Demo'),
+      2,
+      1,
+      'titel',
+      /unknown key "titel"/,
+    ],
+    [
+      'an unknown namespace',
+      GOOD.replace('[pid, uts]', '[pid, utz]'),
+      5,
+      21,
+      'isolate.namespaces[1]',
+      /expected one of pid, mnt.*found the string "utz"/,
+    ],
+    [
+      'an unknown builtin',
+      GOOD.replace('inside: [pid,', 'inside: [pidd,'),
+      7,
+      12,
+      'observe.inside[0]',
+      /built-in observation/,
+    ],
+    [
+      'a command that is not a list',
+      GOOD.replace('run: [hostname, -s]', 'run: hostname -s'),
+      7,
+      43,
+      'observe.inside[2].run',
+      /expected a list, found the string/,
+    ],
+    [
+      'two operators',
+      GOOD.replace('    equals: 1\n', '    equals: 1\n    notEquals: 2\n'),
+      10,
+      5,
+      'expect[0]',
+      /exactly one of .* found equals and notEquals/,
+    ],
+    [
+      'a bad path',
+      GOOD.replace('that: inside.pid', 'that: inside..pid'),
+      10,
+      11,
+      'expect[0].that',
+      /expected a path/,
+    ],
+    [
+      'a list where a literal belongs',
+      GOOD.replace('equals: 1', 'equals: [1]'),
+      11,
+      13,
+      'expect[0].equals',
+      /found a list/,
+    ],
+    [
+      'a bad regular expression',
+      GOOD.replace('equals: 1', 'matches: "("'),
+      11,
+      14,
+      'expect[0].matches',
+      /not a valid regular expression/,
+    ],
+    [
+      'a missing key',
+      GOOD.replace('question: Does it work?\n', ''),
+      1,
+      1,
+      'question',
+      /missing required key "question"/,
+    ],
+    [
+      'a name that is not the file name',
+      GOOD.replace('name: demo', 'name: other'),
+      1,
+      7,
+      'name',
+      /must match the file name "demo"/,
+    ],
+    [
+      'a YAML syntax error',
+      GOOD.replace('  namespaces: [pid, uts]', '  namespaces: [pid, uts'),
+      6,
+      1,
+      '',
+      /YAML error/,
+    ],
+    [
+      'a duplicate key',
+      GOOD.replace('title: Demo', 'title: Demo\ntitle: Again'),
+      3,
+      1,
+      '',
+      /YAML error: Map keys must be unique/,
+    ],
+  ])('rejects %s with file, line and column', (_what, text, line, column, keyPath, message) => {
+    const error = errorOf(text);
+    expect(error.position).toEqual({ file: 'demo.yaml', line, column });
+    expect(error.keyPath).toBe(keyPath);
+    expect(error.message).toMatch(message);
+    expect(error.message.startsWith(`demo.yaml:${line}:${column}: `)).toBe(true);
+    expect(error.exitCode).toBe(2);
+  });
+
+  it('names the file when it does not exist', async () => {
+    await expect(loadScenarioFile(join(DEFAULT_SCENARIOS_DIR, 'missing.yaml'))).rejects.toThrow(
+      /missing\.yaml: no such file/,
+    );
+  });
+});

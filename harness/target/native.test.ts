@@ -1,0 +1,118 @@
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_FACTS_SCRIPT, decideAccess, parseAccessFacts, type AccessFacts } from './native-access.ts';
+import { NativeTarget } from './native.ts';
+import { runScenario } from '../scenario/run.ts';
+import { loadScenarioFile } from '../scenario/load.ts';
+import { DEFAULT_SCENARIOS_DIR } from '../cli/paths.ts';
+
+const isRoot = process.getuid?.() === 0;
+const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
+const base: AccessFacts = {
+  platform: 'linux',
+  uid: 1000,
+  unshareFound: true,
+  pidNamespaces: true,
+  sudo: false,
+  userns: false,
+};
+
+describe('decideAccess (pure)', () => {
+  it.each<[string, Partial<AccessFacts>, string]>([
+    ['root', { uid: 0 }, 'access:root'],
+    ['sudo -n works', { sudo: true }, 'access:sudo'],
+    ['a user namespace works', { userns: true }, 'access:userns'],
+    ['sudo is preferred to userns', { sudo: true, userns: true }, 'access:sudo'],
+    ['macOS', { platform: 'darwin' }, 'skip:not-linux'],
+    ['Windows', { platform: 'win32', unshareFound: false }, 'skip:not-linux'],
+    ['no unshare', { unshareFound: false, uid: 0 }, 'skip:tool-missing:unshare'],
+    ['no PID namespaces', { pidNamespaces: false, uid: 0 }, 'skip:kernel-config:CONFIG_PID_NS'],
+    ['AppArmor restriction', { apparmorRestrictsUserns: 1, maxUserNamespaces: 100 }, 'skip:apparmor-userns'],
+    ['unprivileged_userns_clone=0', { unprivilegedUsernsClone: 0 }, 'skip:userns-disabled'],
+    ['max_user_namespaces=0', { maxUserNamespaces: 0 }, 'skip:userns-disabled'],
+    ['nothing else explains it', { maxUserNamespaces: 100 }, 'skip:needs-root'],
+  ])('%s → %s', (_what, facts, expected) => {
+    const d = decideAccess({ ...base, ...facts });
+    expect('access' in d ? `access:${d.access}` : `skip:${d.skip.reason}`).toBe(expected);
+    if ('skip' in d) expect(d.skip.hint).toBeTruthy();
+  });
+
+  it('parses the facts script output', () => {
+    const f = parseAccessFacts(
+      'uid=1000\nunshare=1\npidns=1\nuser/max_user_namespaces=0\nsudo=0\nuserns=0\n',
+      'linux',
+    );
+    expect(f).toMatchObject({
+      uid: 1000,
+      unshareFound: true,
+      pidNamespaces: true,
+      maxUserNamespaces: 0,
+      sudo: false,
+      userns: false,
+    });
+  });
+});
+
+describe('NativeTarget on this machine', () => {
+  let pidNs: Awaited<ReturnType<typeof loadScenarioFile>>;
+  let noUnshare: string;
+  beforeAll(async () => {
+    pidNs = await loadScenarioFile(join(DEFAULT_SCENARIOS_DIR, 'pid-ns.yaml'));
+    // A PATH with the tools the facts script needs but no unshare.
+    noUnshare = mkdtempSync(join(tmpdir(), 'nslab-path-'));
+    for (const tool of ['sh', 'id', 'cat', 'sudo', 'uname']) {
+      const which = await execa('sh', ['-c', 'command -v "$1"', 'sh', tool], { reject: false });
+      if (which.exitCode === 0) symlinkSync(which.stdout.trim(), join(noUnshare, tool));
+    }
+  });
+  afterAll(() => rmSync(noUnshare, { recursive: true, force: true }));
+
+  it.runIf(isRoot)('as root, runs pid-ns and passes', async () => {
+    const target = new NativeTarget();
+    const { info, skip } = await target.prepare();
+    expect(skip).toBeUndefined();
+    expect(info.access).toBe('root');
+    const result = await runScenario(pidNs, target);
+    expect(result.status).toBe('pass');
+    expect(result.observations?.inside.pid).toBe(1);
+    expect(result.observations?.outside.pid).not.toBe(1);
+  });
+
+  it.runIf(isRoot)(
+    'as an unprivileged user: rootless through a user namespace when the kernel allows it, else a named skip',
+    async () => {
+      const target = new NativeTarget({ prefix: NOBODY });
+      const facts = parseAccessFacts(
+        (await execa(NOBODY[0]!, [...NOBODY.slice(1), 'sh', '-c', ACCESS_FACTS_SCRIPT])).stdout,
+        'linux',
+      );
+      expect(facts.uid).toBe(65534);
+      const { info, skip } = await target.prepare();
+      if (facts.userns) {
+        expect(info.access).toBe('userns');
+        const result = await runScenario(pidNs, target);
+        expect(result.status).toBe('pass');
+        expect(result.observations?.inside.pid).toBe(1);
+        expect(result.observations?.outside.nspid?.at(-1)).toBe(1);
+      } else {
+        expect(skip?.reason).toMatch(/^(needs-root|userns-disabled|apparmor-userns)$/);
+      }
+    },
+  );
+
+  it('without unshare on PATH: skip tool-missing:unshare', async () => {
+    const target = new NativeTarget({ env: { PATH: noUnshare } });
+    const { skip, info } = await target.prepare();
+    expect(skip?.reason).toBe('tool-missing:unshare');
+    expect(info.uname).toMatch(/Linux/);
+  });
+
+  it('on another OS: skip not-linux, with the host uname recorded', async () => {
+    const { skip, info } = await new NativeTarget({ platform: 'darwin' }).prepare();
+    expect(skip?.reason).toBe('not-linux');
+    expect(info.uname.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,143 @@
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
+const isRoot = process.getuid?.() === 0;
+let dir: string;
+
+const nslab = (args: string[]) => execa('node', [BIN, ...args], { reject: false, cwd: dir });
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nslab-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('nslab scenario', () => {
+  it.runIf(isRoot)(
+    'pid-ns --target native --json: JSON only on stdout, pass, PID 1 inside, another outside, exit 0',
+    async () => {
+      const r = await nslab(['scenario', 'pid-ns', '--target', 'native', '--json', '--report-dir', 'out']);
+      expect(r.exitCode).toBe(0);
+      const report = JSON.parse(String(r.stdout));
+      const result = report.targets[0].scenarios[0];
+      expect(report.targets[0].kind).toBe('native');
+      expect(result).toMatchObject({ name: 'pid-ns', status: 'pass' });
+      expect(result.observations.inside.pid).toBe(1);
+      expect(result.observations.outside.pid).not.toBe(1);
+      expect(String(r.stderr)).toContain(`report.html`);
+      const latest = readlinkSync(join(dir, 'out', 'latest'));
+      expect(latest).toBe(report.runId);
+      expect(JSON.parse(readFileSync(join(dir, 'out', latest, 'report.json'), 'utf8'))).toEqual(report);
+    },
+  );
+
+  it.runIf(isRoot)('without --json prints the comparison and the HTML path', async () => {
+    const r = await nslab(['scenario', 'pid-ns', '--report-dir', 'out']);
+    expect(r.exitCode).toBe(0);
+    expect(String(r.stdout)).toMatch(/PASS\s+pid-ns/);
+    expect(String(r.stdout)).toMatch(/inside:\s+PID 1\s/);
+    expect(String(r.stdout)).toMatch(/same kernel: yes/);
+    const path = /report: (.*report\.html)/.exec(String(r.stdout))?.[1];
+    expect(path && existsSync(path)).toBe(true);
+  });
+
+  it('an unknown scenario is a usage error naming the known ones (exit 2)', async () => {
+    const r = await nslab(['scenario', 'pid-nss']);
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toContain('no scenario named "pid-nss"');
+    expect(String(r.stderr)).toContain('pid-ns');
+  });
+
+  it('an unknown --target value is exit 2 and quotes the value', async () => {
+    const r = await nslab(['scenario', 'pid-ns', '--target', 'cloud']);
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toMatch(/'cloud' is invalid.*native, vm, all/);
+  });
+
+  it('a broken scenario file is exit 2 with file:line:column', async () => {
+    const scenarios = join(dir, 'bad-scenarios');
+    mkdirSync(scenarios, { recursive: true });
+    writeFileSync(
+      join(scenarios, 'bad.yaml'),
+      'name: bad\ntitle: t\nquestion: q\nisolate:\n  namespaces: [pid, nope]\nobserve: {}\n',
+    );
+    const r = await nslab(['scenario', 'bad', '--scenarios-dir', scenarios]);
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toContain(
+      `${join(scenarios, 'bad.yaml')}:5:21: isolate.namespaces[1]: expected one of pid`,
+    );
+  });
+
+  it('a target that cannot run here is exit 3 with what is missing', async () => {
+    const r = await nslab(['scenario', 'pid-ns', '--target', 'vm', '--report-dir', 'out']);
+    expect(r.exitCode).toBe(3);
+    expect(String(r.stdout + r.stderr)).toMatch(/vm/);
+  });
+
+  it.runIf(isRoot)(
+    'Ctrl-C during a run: exit 130, the report is still written, nothing left running',
+    async () => {
+      const nap = String(400 + Math.floor(Math.random() * 500)); // unique, so pgrep finds only this run's
+      const scenarios = join(dir, 'slow-scenarios');
+      mkdirSync(scenarios, { recursive: true });
+      writeFileSync(
+        join(scenarios, 'slow.yaml'),
+        `name: slow\ntitle: t\nquestion: q\nisolate: { namespaces: [pid] }\nobserve:\n  inside: [pid, { name: nap, run: [sleep, "${nap}"] }]\n`,
+      );
+      const child = nslab([
+        'scenario',
+        'slow',
+        '--scenarios-dir',
+        scenarios,
+        '--report-dir',
+        'int',
+        '--json',
+      ]);
+      child.stderr?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('running slow')) setTimeout(() => child.kill('SIGINT'), 300);
+      });
+      const r = await child;
+      expect(r.exitCode).toBe(130);
+      const report = JSON.parse(readFileSync(join(dir, 'int', 'latest', 'report.json'), 'utf8'));
+      expect(report.interrupted).toBe(true);
+      const left = await execa('pgrep', ['-f', `sleep ${nap}`], { reject: false });
+      expect(left.stdout).toBe('');
+    },
+  );
+});
+
+describe('nslab list and --help', () => {
+  it('list: one line per scenario', async () => {
+    const r = await nslab(['list']);
+    expect(r.exitCode).toBe(0);
+    expect(String(r.stdout)).toMatch(/^pid-ns\s+A process in a new PID namespace$/m);
+  });
+
+  it('scenario --help tells the options that exist', async () => {
+    const r = await nslab(['scenario', '--help']);
+    expect(r.exitCode).toBe(0);
+    for (const option of ['--target', '--json', '--report-dir', '--scenarios-dir', '--keep'])
+      expect(String(r.stdout)).toContain(option);
+  });
+
+  it('--help lists the exit codes', async () => {
+    const r = await nslab(['--help']);
+    expect(String(r.stdout)).toMatch(/3\s+this machine cannot run what was asked/);
+  });
+
+  it('an unknown command is exit 2', async () => {
+    const r = await nslab(['frobnicate']);
+    expect(r.exitCode).toBe(2);
+  });
+});
