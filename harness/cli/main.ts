@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, NslabError } from '../errors.ts';
 import { NSLAB_VERSION } from '../version.ts';
 import { registerScenarioCommands } from './scenario-command.ts';
+import { registerImageCommands } from './image-command.ts';
 
 /** What an action hands back to main(): the exit code. */
 export interface CliState {
@@ -30,6 +31,7 @@ Reports: every run writes reports/<run-id>/report.json and report.html; reports/
     )
     .exitOverride();
   registerScenarioCommands(program, state);
+  registerImageCommands(program, state);
   return program;
 }
 

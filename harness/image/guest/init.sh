@@ -1,0 +1,41 @@
+#!/bin/busybox sh
+# nslab guest /init (debian builder): PID 1 of the VM. Mounts the basics, loads the virtio modules, brings
+# up the network, runs what /etc/nslab/boot.conf lists (mapped from linuxkit.yml's onboot and services),
+# then reaps children until poweroff. Console lines starting "nslab:" are read by the harness.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+/bin/busybox mkdir -p /proc /sys /dev /run /tmp /var/log /bin /sbin
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+exec < /dev/console > /dev/console 2>&1
+echo "nslab: init"
+/bin/busybox --install -s /bin
+mount -t sysfs sysfs /sys
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=755 tmpfs /run
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+for m in /lib/modules/nslab/*.ko; do [ -e "$m" ] && insmod "$m"; done
+[ -s /etc/hostname ] && hostname -F /etc/hostname
+ip link set lo up
+
+start() {
+  case $1 in
+    sysctl) for f in /etc/sysctl.d/*.conf /etc/sysctl.conf; do [ -r "$f" ] && sysctl -q -p "$f"; done ;;
+    dhcpcd) ip link set eth0 up && udhcpc -q -f -n -t 5 -T 1 -i eth0 -s /etc/nslab/udhcpc.sh > /dev/null 2>&1 ;;
+    rngd) : ;; # the kernel reads virtio-rng and RDRAND itself
+    sshd)
+      mkdir -p /root/.ssh && chmod 700 /root /root/.ssh
+      dropbear -r /etc/dropbear/dropbear_ed25519_host_key -s -g -p 22 -F -E 2>> /var/log/dropbear.log &
+      ;;
+    getty) (while :; do setsid getty -n -l /bin/sh 115200 console; done) & ;;
+    *) echo "nslab: unknown boot entry $1" ;;
+  esac
+}
+while read -r when what; do
+  case $when in onboot | service) start "$what" ;; esac
+done < /etc/nslab/boot.conf
+echo "nslab: ready $(cat /proc/uptime)"
+
+trap 'echo "nslab: poweroff"; sync; poweroff -f' USR2 TERM INT
+while :; do wait; sleep 1; done

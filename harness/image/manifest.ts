@@ -1,0 +1,36 @@
+import type { Arch } from './arch.ts';
+import type { MappedEntry } from './debian-map.ts';
+
+export const IMAGE_NAME = 'nslab';
+
+export interface ImageFile {
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/** vm-images/<digest>/manifest.json: what was built, from what, and how to check it is intact. */
+export interface ImageManifest {
+  schemaVersion: 1;
+  digest: string;
+  builder: 'debian' | 'linuxkit' | 'external';
+  arch: Arch;
+  config?: string;
+  kernelVersion?: string;
+  cmdline: string;
+  packages: Record<string, string>;
+  mapping?: MappedEntry[];
+  files: { kernel: ImageFile; initrd: ImageFile & { unpackedSize?: number }; cmdline: ImageFile };
+  buildTimeMs: number;
+  createdAt: string;
+}
+
+/** A ready image on disk. */
+export interface BuiltImage {
+  dir: string;
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  manifest: ImageManifest;
+  cacheHit: boolean;
+}

@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { Client, type ClientChannel } from 'ssh2';
+import { HostKeyMismatchError, SshCommandError } from './errors.ts';
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  username: string;
+  /** PEM or OpenSSH private key text. */
+  privateKey: string;
+  /** The SSH wire blob of the only host key to accept. */
+  hostKeyBlob: Buffer;
+}
+
+export interface ExecResult {
+  command: string;
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: string | null;
+  durationMs: number;
+}
+
+const fingerprint = (blob: Buffer) =>
+  `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+
+/** One SSH connection to the guest: key authentication only, the host key pinned, no agent, no password. */
+export class SshSession {
+  private readonly client: Client;
+  private closed = false;
+
+  private constructor(client: Client) {
+    this.client = client;
+  }
+
+  static connect(target: SshTarget, timeoutMs = 10_000): Promise<SshSession> {
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      let mismatch: HostKeyMismatchError | undefined;
+      client.once('ready', () => resolve(new SshSession(client)));
+      client.once('error', (err) => {
+        client.end();
+        reject(mismatch ?? err);
+      });
+      client.connect({
+        host: target.host,
+        port: target.port,
+        username: target.username,
+        privateKey: target.privateKey,
+        readyTimeout: timeoutMs,
+        tryKeyboard: false,
+        agent: undefined,
+        hostVerifier: (key: Buffer) => {
+          if (Buffer.compare(key, target.hostKeyBlob) === 0) return true;
+          mismatch = new HostKeyMismatchError(fingerprint(target.hostKeyBlob), fingerprint(key));
+          return false;
+        },
+      });
+    });
+  }
+
+  /** Runs one command; stdin is sent and closed. Resolves with the whole result whatever the exit status. */
+  exec(command: string, options: { input?: string; signal?: AbortSignal } = {}): Promise<ExecResult> {
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, stream: ClientChannel) => {
+        if (err) return reject(err);
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        const onAbort = () => stream.close();
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        stream.on('data', (d: Buffer) => out.push(d));
+        stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+        stream.on('close', (code: number | null, signal?: string) => {
+          options.signal?.removeEventListener('abort', onAbort);
+          resolve({
+            command,
+            stdout: Buffer.concat(out).toString('utf8'),
+            stderr: Buffer.concat(errOut).toString('utf8'),
+            code: code ?? null,
+            signal: signal ?? null,
+            durationMs: performance.now() - started,
+          });
+        });
+        stream.end(options.input ?? '');
+      });
+    });
+  }
+
+  /** Like exec, but a non-zero exit or a signal is an SshCommandError. */
+  async run(command: string, options: { input?: string; signal?: AbortSignal } = {}): Promise<ExecResult> {
+    const r = await this.exec(command, options);
+    if (r.code !== 0 || r.signal) throw new SshCommandError(r);
+    return r;
+  }
+
+  /** An interactive shell with a pty, wired to this process's terminal (nslab vm ssh). */
+  shell(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const { stdin, stdout } = process;
+      this.client.shell(
+        { term: process.env.TERM ?? 'xterm', rows: stdout.rows ?? 24, cols: stdout.columns ?? 80 },
+        (err, stream) => {
+          if (err) return reject(err);
+          const raw = stdin.isTTY;
+          if (raw) stdin.setRawMode(true);
+          stdin.pipe(stream);
+          stream.pipe(stdout);
+          stream.stderr.pipe(process.stderr);
+          const onResize = () => stream.setWindow(stdout.rows ?? 24, stdout.columns ?? 80, 0, 0);
+          stdout.on('resize', onResize);
+          stream.on('close', (code: number | null) => {
+            if (raw) stdin.setRawMode(false);
+            stdin.unpipe(stream);
+            stdin.pause();
+            stdout.off('resize', onResize);
+            resolve(code ?? 0);
+          });
+        },
+      );
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.end();
+  }
+}

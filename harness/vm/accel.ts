@@ -1,0 +1,71 @@
+import type { Arch } from '../image/arch.ts';
+
+export const ACCELS = ['auto', 'kvm', 'hvf', 'whpx', 'tcg'] as const;
+export type AccelChoice = (typeof ACCELS)[number];
+export type Accel = Exclude<AccelChoice, 'auto'>;
+
+/** What probing this host found (see probeAccelerators); false where a probe does not apply. */
+export interface AccelProbes {
+  /** /dev/kvm opened read-write. */
+  kvm: boolean;
+  /** `sysctl -n kern.hv_support` printed 1. */
+  hvf: boolean;
+  /** A short `qemu -accel whpx` run worked. */
+  whpx: boolean;
+}
+
+export interface AccelDecision {
+  accel: Accel;
+  reason: string;
+}
+
+const NATIVE: Partial<Record<NodeJS.Platform, Accel>> = { linux: 'kvm', darwin: 'hvf', win32: 'whpx' };
+
+/**
+ * Chooses the accelerator from what probing found, never from assumptions. A guest of another architecture
+ * always gets TCG. Asking for one that is not usable returns an error text (the CLI exits 3 with it). Pure.
+ */
+export function chooseAccelerator(input: {
+  platform: NodeJS.Platform;
+  hostArch: Arch;
+  guestArch: Arch;
+  requested: AccelChoice;
+  probes: AccelProbes;
+}): AccelDecision | { error: string } {
+  const { platform, hostArch, guestArch, requested, probes } = input;
+  const native = NATIVE[platform];
+  const foreign = hostArch !== guestArch;
+  const usable = (a: Accel): string | undefined => {
+    if (a === 'tcg') return undefined;
+    if (a !== native) return `${a} is not an accelerator of ${platform} (that is ${native ?? 'none'})`;
+    if (foreign)
+      return `${a} cannot run a ${guestArch} guest on this ${hostArch} host; only tcg emulates another architecture`;
+    if (!probes[a]) {
+      return {
+        kvm: '/dev/kvm is missing or not read-write for this user (add the user to the kvm group, or enable virtualization)',
+        hvf: 'the Hypervisor framework is not available (sysctl kern.hv_support is not 1)',
+        whpx: 'the Windows Hypervisor Platform did not start (enable the "Windows Hypervisor Platform" feature)',
+      }[a];
+    }
+    return undefined;
+  };
+  if (requested !== 'auto') {
+    const why = usable(requested);
+    if (why) return { error: `--accel ${requested} is not usable here: ${why}` };
+    return { accel: requested, reason: `asked for with --accel ${requested}` };
+  }
+  if (native && !usable(native))
+    return {
+      accel: native,
+      reason: `${native} is available (${guestArch} guest on a ${hostArch} ${platform} host)`,
+    };
+  const why = native ? usable(native) : `no hardware accelerator on ${platform}`;
+  return { accel: 'tcg', reason: `software emulation: ${why}` };
+}
+
+/** `-cpu`: the host's CPU only with a hardware accelerator; under TCG a model with RDRAND, so the guest has entropy at once. */
+export function cpuModel(accel: Accel, guestArch: Arch): string {
+  if (accel === 'kvm' || accel === 'hvf') return 'host';
+  if (accel === 'whpx') return 'qemu64';
+  return guestArch === 'x86_64' ? 'max' : 'cortex-a57';
+}

@@ -1,0 +1,56 @@
+import type { Arch } from '../image/arch.ts';
+import { cpuModel, type Accel } from './accel.ts';
+
+export interface QemuArgvInput {
+  platform: NodeJS.Platform;
+  guestArch: Arch;
+  accel: Accel;
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  sshPort: number;
+  consoleLog: string;
+  /** A Unix socket path on POSIX hosts; a TCP port on 127.0.0.1 on Windows. */
+  qmp: { socket: string } | { port: number };
+  pidfile: string;
+  name: string;
+  memoryMiB?: number;
+  cpus?: number;
+}
+
+/**
+ * The QEMU command line for every host OS, guest architecture and accelerator, in one place. Pure: the
+ * snapshot tests pin each combination. Direct kernel boot; user-mode networking with the SSH forward on
+ * 127.0.0.1 only; the serial console to a file; QMP for control; no display, no default devices.
+ */
+export function qemuArgv(i: QemuArgvInput): string[] {
+  const machine =
+    i.guestArch === 'x86_64'
+      ? ['-machine', `q35,accel=${i.accel}`]
+      : // virt: no highmem=off (QEMU 7+ handles a 36-bit IPA itself); gic v3 where HVF/KVM need it.
+        ['-machine', `virt,accel=${i.accel}${i.accel === 'tcg' ? '' : ',gic-version=3'}`];
+  const qmp =
+    'socket' in i.qmp
+      ? `unix:${i.qmp.socket},server=on,wait=off`
+      : `tcp:127.0.0.1:${i.qmp.port},server=on,wait=off`;
+  return [
+    '-name', i.name,
+    ...machine,
+    '-cpu', cpuModel(i.accel, i.guestArch),
+    '-smp', String(i.cpus ?? 1),
+    '-m', String(i.memoryMiB ?? 512),
+    '-nodefaults',
+    '-no-user-config',
+    '-display', 'none',
+    '-kernel', i.kernel,
+    '-initrd', i.initrd,
+    '-append', i.cmdline,
+    '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${i.sshPort}-:22`,
+    '-device', 'virtio-net-pci,netdev=net0',
+    '-device', 'virtio-rng-pci',
+    '-serial', `file:${i.consoleLog}`,
+    '-qmp', qmp,
+    '-pidfile', i.pidfile,
+    '-no-reboot',
+  ]; // prettier-ignore
+}

@@ -1,0 +1,442 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { EnvironmentError, ExitCode, NslabError } from '../errors.ts';
+import { hostArch as detectHostArch, type Arch } from '../image/arch.ts';
+import type { BuiltImage } from '../image/manifest.ts';
+import { newBootSecrets, opensshPrivateKey, secretsOverlay } from '../image/secrets.ts';
+import { SshSession, type ExecResult } from '../ssh/index.ts';
+import { chooseAccelerator, type Accel, type AccelChoice } from './accel.ts';
+import { ConsoleLog } from './console-log.ts';
+import { probeAccelerators } from './probe-accel.ts';
+import { freePort } from './port.ts';
+import { qemuArgv } from './qemu-argv.ts';
+import { checkQemuVersion, findQemu, qemuVersion } from './qemu-binary.ts';
+import { qmpCommand, type QmpAddress } from './qmp.ts';
+import { runtimeDir } from './runtime-dir.ts';
+import { alive, cleanupStale, isOurQemu, readState, writeState, type VmState } from './state.ts';
+
+/** Why a boot failed, with the last console lines: what a user needs to see first. */
+export class BootError extends NslabError {
+  readonly consoleTail: string;
+  constructor(message: string, consoleTail: string, exitCode: number = ExitCode.failed) {
+    super(`${message}${consoleTail ? `\n--- last console lines ---\n${consoleTail}` : ''}`, { exitCode });
+    this.consoleTail = consoleTail;
+  }
+}
+
+export class InterruptedError extends NslabError {
+  constructor(what: string) {
+    super(`interrupted during ${what}`, { exitCode: ExitCode.interrupted });
+  }
+}
+
+/** Generous under TCG, tight with a hardware accelerator; --boot-timeout overrides. */
+export const defaultBootTimeoutMs = (accel: Accel) => (accel === 'tcg' ? 120_000 : 30_000);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** VMs this process started and must not leave behind, even on a crash. */
+const owned = new Map<number, string>();
+process.on('exit', () => {
+  for (const [pid, dir] of owned) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Boots the image with QEMU, in the builder style of testcontainers: configure, then one terminal `boot()`.
+ *   await using vm = await new VmBuilder(image).withAccel('tcg').boot();
+ *   await vm.exec('uname -a');
+ */
+export class VmBuilder {
+  private readonly image: BuiltImage;
+  private qemu?: string;
+  private accel: AccelChoice = 'auto';
+  private keep = false;
+  private memoryMiB = 512;
+  private bootTimeoutMs?: number;
+  private extraCmdline = '';
+  private log: (line: string) => void = () => {};
+  private signal?: AbortSignal;
+  private sshPort?: number;
+  private platform: NodeJS.Platform = process.platform;
+
+  constructor(image: BuiltImage) {
+    this.image = image;
+  }
+  withQemu(path: string | undefined): this {
+    this.qemu = path;
+    return this;
+  }
+  withAccel(accel: AccelChoice): this {
+    this.accel = accel;
+    return this;
+  }
+  withKeep(keep: boolean): this {
+    this.keep = keep;
+    return this;
+  }
+  withMemory(mib: number): this {
+    this.memoryMiB = mib;
+    return this;
+  }
+  withBootTimeout(ms: number | undefined): this {
+    this.bootTimeoutMs = ms;
+    return this;
+  }
+  /** Appended to the image's kernel command line (tests use it to make a guest panic). */
+  withExtraCmdline(text: string): this {
+    this.extraCmdline = text;
+    return this;
+  }
+  /** Ask for this host port first (tests use it to check the retry on a taken port). */
+  withSshPort(port: number): this {
+    this.sshPort = port;
+    return this;
+  }
+  withLog(log: (line: string) => void): this {
+    this.log = log;
+    return this;
+  }
+  withSignal(signal: AbortSignal | undefined): this {
+    this.signal = signal;
+    return this;
+  }
+
+  async boot(): Promise<StartedVm> {
+    const t0 = performance.now();
+    const phases: Record<string, number> = {};
+    const mark = (name: string) => (phases[name] ??= Math.round(performance.now() - t0));
+    const guestArch = this.image.manifest.arch as Arch;
+    const root = runtimeDir();
+    for (const c of await cleanupStale(root))
+      this.log(`vm: stopped a QEMU left behind by an earlier run: ${c}`);
+
+    const qemu = await findQemu(guestArch, this.platform, this.qemu);
+    const hostArch = detectHostArch();
+    const versionProblem = checkQemuVersion(await qemuVersion(qemu), this.platform, hostArch);
+    if (versionProblem) throw new EnvironmentError(versionProblem);
+    const decision = chooseAccelerator({
+      platform: this.platform,
+      hostArch,
+      guestArch,
+      requested: this.accel,
+      probes: await probeAccelerators(this.platform, qemu),
+    });
+    if ('error' in decision)
+      throw new EnvironmentError(decision.error, 'use --accel auto to let nslab pick what works');
+    if (decision.accel === 'tcg')
+      this.log(
+        `vm: no hardware acceleration (${decision.reason}); TCG emulation is slow, expect seconds, not milliseconds`,
+      );
+
+    const id = randomBytes(4).toString('hex');
+    const name = `nslab-${id}`;
+    const dir = join(root, `vm-${id}`);
+    await mkdir(dir, { mode: 0o700 });
+    await writeFile(join(dir, 'owner'), String(process.pid));
+    const secrets = newBootSecrets();
+    const bootInitrd = join(dir, 'initrd.img');
+    await writeFile(bootInitrd, Buffer.concat([await readFile(this.image.initrd), secretsOverlay(secrets)]), {
+      mode: 0o600,
+    });
+    const clientKeyFile = join(dir, 'client_key');
+    await writeFile(clientKeyFile, opensshPrivateKey(secrets.client), { mode: 0o600 });
+    const qmp: QmpAddress =
+      this.platform === 'win32' ? { port: await freePort() } : { socket: join(dir, 'qmp.sock') };
+    const consoleLog = new ConsoleLog(join(dir, 'console.log'));
+    const timeout = this.bootTimeoutMs ?? defaultBootTimeoutMs(decision.accel);
+    const cmdline = `${this.image.cmdline} ${this.extraCmdline}`.trim();
+
+    let pid = 0;
+    let sshPort = 0;
+    let exited: { code: number | null; signal: string | null } | undefined;
+    const stopNow = async () => {
+      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      owned.delete(pid);
+      await rm(dir, { recursive: true, force: true });
+    };
+    try {
+      for (let attempt = 1; ; attempt++) {
+        sshPort = attempt === 1 && this.sshPort ? this.sshPort : await freePort();
+        const argv = qemuArgv({
+          platform: this.platform,
+          guestArch,
+          accel: decision.accel,
+          kernel: this.image.kernel,
+          initrd: bootInitrd,
+          cmdline,
+          sshPort,
+          consoleLog: consoleLog.path,
+          qmp,
+          pidfile: join(dir, 'qemu.pid'),
+          name,
+          memoryMiB: this.memoryMiB,
+        });
+        await writeFile(join(dir, 'qemu.argv.json'), JSON.stringify([qemu, ...argv]));
+        exited = undefined;
+        // Own process group and no pipes: QEMU neither keeps this process alive nor dies with its terminal.
+        const child = execa(qemu, argv, {
+          detached: true,
+          stdin: 'ignore',
+          stdout: 'ignore',
+          stderr: { file: join(dir, 'qemu.err') },
+          reject: false,
+          cleanup: false,
+        });
+        child.unref();
+        pid = child.pid ?? 0;
+        owned.set(pid, dir);
+        void child.then((r) => (exited = { code: r.exitCode ?? null, signal: r.signal ?? null }));
+        mark('qemuSpawned');
+        await sleep(30);
+        await waitAlive(() => exited, 150);
+        if (exited) {
+          const err = await readFile(join(dir, 'qemu.err'), 'utf8').catch(() => '');
+          if (/Could not set up host forwarding rule/.test(err) && attempt < 3) {
+            this.log(`vm: port ${sshPort} was taken; retrying on another`);
+            owned.delete(pid);
+            continue;
+          }
+          throw new BootError(
+            `QEMU exited at once (${describeExit(exited)}): ${err.trim().split('\n').slice(-3).join(' / ')}`,
+            consoleLog.tail(),
+          );
+        }
+        break;
+      }
+
+      // Readiness: a console marker, then the SSH banner, then an authenticated command. Every wait
+      // checks that QEMU is alive and that the console shows no panic, so a dead boot fails at once.
+      const deadline = t0 + timeout;
+      const waitFor = async (what: string, done: () => boolean | Promise<boolean>) => {
+        for (;;) {
+          if (this.signal?.aborted) throw new InterruptedError(`boot (${what})`);
+          const fresh = await consoleLog.poll();
+          if (consoleLog.bytes > 0) mark('firstConsoleByte');
+          for (const line of fresh) {
+            if (/Run \/init as init process|nslab: init/.test(line)) mark('kernelToInit');
+            if (/Kernel panic - not syncing/.test(line)) {
+              await sleep(100);
+              await consoleLog.poll();
+              throw new BootError(`the guest kernel panicked while waiting for ${what}`, consoleLog.tail());
+            }
+          }
+          if (exited || !alive(pid))
+            throw new BootError(
+              `QEMU exited (${exited ? describeExit(exited) : 'gone'}) while waiting for ${what}`,
+              consoleLog.tail(),
+            );
+          if (await done()) return;
+          if (performance.now() > deadline) {
+            throw new BootError(
+              `no ${what} within ${Math.round(timeout / 1000)} s (accelerator ${decision.accel}; raise it with --boot-timeout)`,
+              consoleLog.tail(),
+            );
+          }
+          await sleep(20);
+        }
+      };
+      if (this.image.manifest.builder === 'debian') {
+        await waitFor('the "nslab: ready" console line', () =>
+          consoleLog.lines.some((l) => l.includes('nslab: ready')),
+        );
+        mark('guestReady');
+      }
+      await waitFor('the SSH banner', () => sshBanner(sshPort));
+      mark('sshBanner');
+      let session: SshSession | undefined;
+      let uname = '';
+      await waitFor('an SSH login', async () => {
+        try {
+          session = await SshSession.connect({
+            host: '127.0.0.1',
+            port: sshPort,
+            username: 'root',
+            privateKey: opensshPrivateKey(secrets.client),
+            hostKeyBlob: secrets.host.publicBlob,
+          });
+          uname = (await session.run('uname -a')).stdout.trim();
+          return true;
+        } catch (error) {
+          session?.close();
+          if ((error as Error).name === 'HostKeyMismatchError') throw error;
+          return false;
+        }
+      });
+      mark('firstCommand');
+      const state: VmState = {
+        id,
+        name,
+        pid,
+        ownerPid: process.pid,
+        keep: this.keep,
+        sshPort,
+        qmp,
+        accel: decision.accel,
+        accelReason: decision.reason,
+        arch: guestArch,
+        imageDir: this.image.dir,
+        clientKeyFile,
+        hostKeyBlob: secrets.host.publicBlob.toString('base64'),
+        bootedAt: new Date().toISOString(),
+        phases,
+        guestUname: uname,
+      };
+      await writeState(dir, state);
+      if (this.keep) owned.delete(pid);
+      this.log(
+        `vm: ${name} ready in ${(phases.firstCommand! / 1000).toFixed(2)} s (ssh on 127.0.0.1:${sshPort}, ${decision.accel})`,
+      );
+      return new StartedVm(dir, state, consoleLog, session);
+    } catch (error) {
+      await stopNow();
+      throw error;
+    }
+  }
+}
+
+function describeExit(e: { code: number | null; signal: string | null }): string {
+  return e.signal ? `signal ${e.signal}` : `exit code ${e.code}`;
+}
+
+async function waitAlive(exited: () => unknown, ms: number) {
+  const until = performance.now() + ms;
+  while (!exited() && performance.now() < until) await sleep(10);
+}
+
+/** True once the forwarded port answers with an SSH banner (slirp accepts before the guest listens). */
+function sshBanner(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(1000, () => done(false));
+    sock.once('data', (d) => done(d.toString('latin1').startsWith('SSH-2.0-')));
+    sock.once('error', () => done(false));
+    sock.once('close', () => done(false));
+  });
+}
+
+/** A running VM: run commands over SSH, read its console, stop it (idempotent; `await using` stops it too). */
+export class StartedVm {
+  readonly dir: string;
+  readonly state: VmState;
+  private readonly consoleLog: ConsoleLog;
+  private session: SshSession | undefined;
+  private stopped = false;
+
+  constructor(dir: string, state: VmState, consoleLog: ConsoleLog, session?: SshSession) {
+    this.dir = dir;
+    this.state = state;
+    this.consoleLog = consoleLog;
+    this.session = session;
+  }
+
+  /** Reattaches to a VM another nslab process booted with keep (nslab vm up). */
+  static async attach(dir: string): Promise<StartedVm | undefined> {
+    const state = await readState(dir);
+    if (!state || !isOurQemu(state.pid, state.name)) return undefined;
+    return new StartedVm(dir, state, new ConsoleLog(join(dir, 'console.log')));
+  }
+
+  get pid(): number {
+    return this.state.pid;
+  }
+  get sshPort(): number {
+    return this.state.sshPort;
+  }
+  get phases(): Record<string, number> {
+    return this.state.phases;
+  }
+
+  private async ssh(): Promise<SshSession> {
+    if (!this.session) {
+      this.session = await SshSession.connect({
+        host: '127.0.0.1',
+        port: this.state.sshPort,
+        username: 'root',
+        privateKey: await readFile(this.state.clientKeyFile, 'utf8'),
+        hostKeyBlob: Buffer.from(this.state.hostKeyBlob, 'base64'),
+      });
+    }
+    return this.session;
+  }
+
+  /** Runs a command string in the guest's shell; the caller quotes (see util/shell-quote). */
+  async exec(command: string, options: { input?: string; signal?: AbortSignal } = {}): Promise<ExecResult> {
+    if (!alive(this.state.pid))
+      throw new BootError(`the VM ${this.state.name} is not running (QEMU is gone)`, await this.console());
+    try {
+      return await (await this.ssh()).exec(command, options);
+    } catch (error) {
+      this.session?.close();
+      this.session = undefined;
+      if (!alive(this.state.pid))
+        throw new BootError(`QEMU exited while running \`${command.slice(0, 80)}\``, await this.console());
+      throw error;
+    }
+  }
+
+  async shell(): Promise<number> {
+    return (await this.ssh()).shell();
+  }
+
+  /** The last console lines. */
+  async console(lines = 20): Promise<string> {
+    await this.consoleLog.poll();
+    return this.consoleLog.tail(lines);
+  }
+
+  /**
+   * Stops the VM: QMP quit (or an ACPI power-down when asked for a clean guest shutdown), then SIGTERM, then
+   * SIGKILL, each with a bound; then removes the run folder and its keys. Safe to call twice.
+   */
+  async stop(options: { clean?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.session?.close();
+    const { pid, qmp } = this.state;
+    const gone = async (ms: number) => {
+      const until = performance.now() + ms;
+      while (alive(pid) && performance.now() < until) await sleep(20);
+      return !alive(pid);
+    };
+    try {
+      if (isOurQemu(pid, this.state.name)) {
+        let done = false;
+        try {
+          await qmpCommand(qmp, options.clean ? 'system_powerdown' : 'quit', 2000);
+          done = await gone(options.clean ? 15_000 : 2000);
+        } catch {
+          // QMP unreachable: fall through to signals
+        }
+        if (!done) {
+          process.kill(pid, 'SIGTERM');
+          if (!(await gone(2000))) {
+            process.kill(pid, 'SIGKILL');
+            await gone(2000);
+          }
+        }
+      }
+    } finally {
+      owned.delete(pid);
+      await rm(this.dir, { recursive: true, force: true });
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
