@@ -47,7 +47,7 @@ describe('nslab scenario', () => {
     expect(r.exitCode).toBe(0);
     expect(String(r.stdout)).toMatch(/PASS\s+pid-ns/);
     expect(String(r.stdout)).toMatch(/inside:\s+PID 1\s/);
-    expect(String(r.stdout)).toMatch(/same kernel: yes/);
+    expect(String(r.stdout)).toMatch(/same kernel inside and outside: yes/);
     const path = /report: (.*report\.html)/.exec(String(r.stdout))?.[1];
     expect(path && existsSync(path)).toBe(true);
   });

@@ -3,6 +3,7 @@ import { ExitCode, NslabError } from '../errors.ts';
 import { NSLAB_VERSION } from '../version.ts';
 import { registerScenarioCommands } from './scenario-command.ts';
 import { registerImageCommands } from './image-command.ts';
+import { registerVmCommands } from './vm-command.ts';
 
 /** What an action hands back to main(): the exit code. */
 export interface CliState {
@@ -32,6 +33,7 @@ Reports: every run writes reports/<run-id>/report.json and report.html; reports/
     .exitOverride();
   registerScenarioCommands(program, state);
   registerImageCommands(program, state);
+  registerVmCommands(program, state);
   return program;
 }
 

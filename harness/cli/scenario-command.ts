@@ -12,7 +12,7 @@ import { DEFAULT_SCENARIOS_DIR } from './paths.ts';
 import { progressPrinter } from './progress.ts';
 import { formatSummary } from './summary.ts';
 import type { CliState } from './main.ts';
-import { createVmTarget } from './vm-target.ts';
+import { addVmOptions, createVmTarget, type VmCliOptions } from './vm-target.ts';
 
 export const TARGET_CHOICES = ['native', 'vm', 'all'] as const;
 type TargetChoice = (typeof TARGET_CHOICES)[number];
@@ -22,7 +22,7 @@ export function defaultTarget(platform: NodeJS.Platform = process.platform): Tar
   return platform === 'linux' ? 'native' : 'vm';
 }
 
-interface ScenarioOptions {
+interface ScenarioOptions extends VmCliOptions {
   target: TargetChoice;
   json?: boolean;
   reportDir: string;
@@ -55,7 +55,7 @@ export function exitCodeFor(report: RunReport): number {
 }
 
 export function registerScenarioCommands(program: Command, state: CliState): void {
-  program
+  const scenario = program
     .command('scenario')
     .description('run one scenario (or all) on the chosen targets and write a report')
     .argument('<name>', 'a scenario name from `nslab list`, or "all"')
@@ -67,41 +67,41 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
     .option('--json', "print the run's report JSON on stdout and nothing else there")
     .option('--report-dir <dir>', 'where reports are written', 'reports')
     .option('--scenarios-dir <dir>', 'where scenario files are read from', DEFAULT_SCENARIOS_DIR)
-    .option('--keep', 'vm target: leave the VM running afterwards (nslab vm down stops it)')
-    .action(async (name: string, options: ScenarioOptions) => {
-      const scenarios = pick(await loadScenarioDir(options.scenariosDir), name);
-      const targets: Target[] = [];
-      if (options.target === 'native' || options.target === 'all') targets.push(new NativeTarget());
-      if (options.target === 'vm' || options.target === 'all')
-        targets.push(await createVmTarget({ keep: options.keep ?? false }));
+    .option('--keep', 'vm: leave the VM running afterwards, for inspection (nslab vm down stops it)');
+  addVmOptions(scenario).action(async (name: string, options: ScenarioOptions) => {
+    const scenarios = pick(await loadScenarioDir(options.scenariosDir), name);
+    const targets: Target[] = [];
+    if (options.target === 'native' || options.target === 'all') targets.push(new NativeTarget());
+    if (options.target === 'vm' || options.target === 'all')
+      targets.push(createVmTarget({ ...options, keep: options.keep ?? false }));
 
-      // Ctrl-C: the first stops the run at the next safe point and still writes the report; the second quits.
-      const abort = new AbortController();
-      const onSigint = () => {
-        if (abort.signal.aborted) process.exit(ExitCode.interrupted);
-        process.stderr.write(
-          '\nnslab: interrupted; stopping and writing the report (Ctrl-C again to quit now)\n',
-        );
-        abort.abort();
-      };
-      process.on('SIGINT', onSigint);
-      try {
-        const report = await runAll({
-          scenarios,
-          targets,
-          argv: process.argv.slice(2),
-          signal: abort.signal,
-          onEvent: progressPrinter(),
-        });
-        const written = await writeReport(report, resolve(options.reportDir));
-        if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        else process.stdout.write(`${formatSummary(report)}\nreport: ${written.html}\n`);
-        if (options.json) process.stderr.write(`nslab: report: ${written.html}\n`);
-        state.exitCode = exitCodeFor(report);
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
-    });
+    // Ctrl-C: the first stops the run at the next safe point and still writes the report; the second quits.
+    const abort = new AbortController();
+    const onSigint = () => {
+      if (abort.signal.aborted) process.exit(ExitCode.interrupted);
+      process.stderr.write(
+        '\nnslab: interrupted; stopping and writing the report (Ctrl-C again to quit now)\n',
+      );
+      abort.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const report = await runAll({
+        scenarios,
+        targets,
+        argv: process.argv.slice(2),
+        signal: abort.signal,
+        onEvent: progressPrinter(),
+      });
+      const written = await writeReport(report, resolve(options.reportDir));
+      if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(`${formatSummary(report)}\nreport: ${written.html}\n`);
+      if (options.json) process.stderr.write(`nslab: report: ${written.html}\n`);
+      state.exitCode = exitCodeFor(report);
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  });
 
   program
     .command('list')

@@ -1,10 +1,65 @@
-import { EnvironmentError } from '../errors.ts';
-import type { Target } from '../target/types.ts';
+import { Command, Option } from 'commander';
+import { BUILDERS, hostArch, parseArch, type BuilderChoice } from '../image/index.ts';
+import { VmTarget } from '../target/vm.ts';
+import { UsageError } from '../errors.ts';
+import { ACCELS, type AccelChoice } from '../vm/accel.ts';
+import { DEFAULT_IMAGE_CACHE, DEFAULT_LINUXKIT_YML } from './paths.ts';
 
-/** The VM target arrives with the VM issue; until then asking for it is an environment error (exit 3). */
-export async function createVmTarget(_options: { keep: boolean }): Promise<Target> {
-  throw new EnvironmentError(
-    'the vm target is not available in this version of nslab',
-    'use --target native on Linux',
-  );
+/** The options that say how to get and boot the VM, shared by `scenario` and `vm up`. */
+export interface VmCliOptions {
+  arch: string;
+  accel: AccelChoice;
+  qemu?: string;
+  builder: BuilderChoice;
+  image?: string;
+  config: string;
+  cache: string;
+  bootTimeout?: string;
+}
+
+export function addVmOptions(cmd: Command): Command {
+  return cmd
+    .option('--arch <arch>', 'vm: guest architecture, x86_64 or aarch64', hostArch())
+    .addOption(
+      new Option('--accel <accel>', 'vm: accelerator; auto picks KVM, HVF or WHPX when usable, else TCG')
+        .choices(ACCELS)
+        .default('auto'),
+    )
+    .option(
+      '--qemu <path>',
+      'vm: the qemu-system binary to use (default: found on PATH and the usual install folders)',
+    )
+    .addOption(
+      new Option('--builder <builder>', 'vm: how to build the image').choices(BUILDERS).default('auto'),
+    )
+    .option('--image <dir>', 'vm: boot this kernel + initrd + cmdline instead of building linuxkit.yml')
+    .option('--config <file>', 'vm: the LinuxKit configuration', DEFAULT_LINUXKIT_YML)
+    .option('--cache <dir>', 'vm: the image cache', DEFAULT_IMAGE_CACHE)
+    .option(
+      '--boot-timeout <seconds>',
+      'vm: how long a boot may take (default 120 under TCG, 30 with an accelerator)',
+    );
+}
+
+export function bootTimeoutMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--boot-timeout ${JSON.stringify(value)} is not a positive number of seconds`);
+  return n * 1000;
+}
+
+export function createVmTarget(o: VmCliOptions & { keep: boolean }): VmTarget {
+  return new VmTarget({
+    config: o.config,
+    cacheRoot: o.cache,
+    arch: parseArch(o.arch),
+    builder: o.builder,
+    imageDir: o.image,
+    qemu: o.qemu,
+    accel: o.accel,
+    keep: o.keep,
+    bootTimeoutMs: bootTimeoutMs(o.bootTimeout),
+    log: (l) => process.stderr.write(`nslab: ${l}\n`),
+  });
 }

@@ -33,7 +33,7 @@ export async function filesEntries(config: LinuxkitConfig, configFile: string): 
   const seen = new Set<string>();
   for (const f of config.files ?? []) {
     const path = f.path.replace(/^\/+/, '');
-    let mode = f.mode ? parseInt(f.mode, 8) : f.directory ? 0o700 : 0o600;
+    const mode = f.mode ? parseInt(f.mode, 8) : f.directory ? 0o700 : 0o600;
     const uid = numericId(f.uid, config);
     const gid = numericId(f.gid, config);
     let dirMode = mode;
@@ -60,7 +60,7 @@ export async function filesEntries(config: LinuxkitConfig, configFile: string): 
     }
     seen.add(path);
     if (f.directory) out.push({ path, type: 'dir', mode, uid, gid });
-    else if (f.symlink) out.push({ path, type: 'symlink', mode: (mode = 0o777), uid, gid, data: f.symlink });
+    else if (f.symlink) out.push({ path, type: 'symlink', mode: 0o777, uid, gid, data: f.symlink });
     else out.push({ path, type: 'file', mode, uid, gid, data: data ?? '' });
   }
   return out;

@@ -26,6 +26,7 @@ function layers(target: TargetReport, s: ScenarioResult): Layer[] {
       label: `Real host (${target.host.os})`,
       note: 'runs QEMU as one ordinary process',
       uname: target.host.uname,
+      kernel: target.host.kernel,
       pid: target.host.qemuPid !== undefined ? `${target.host.qemuPid} (qemu)` : undefined,
     });
   }

@@ -96,7 +96,7 @@ async function runTarget(
     for (const scenario of options.scenarios) {
       if (options.signal?.aborted) break;
       emit({ type: 'scenario-start', target: target.kind, scenario: scenario.name });
-      const result = await runScenario(scenario, target, options.signal);
+      const result = await runScenario(scenario, target, options.signal, info);
       if (options.signal?.aborted && result.status === 'error') break;
       report.scenarios.push(result);
       emit({ type: 'scenario-done', target: target.kind, result });

@@ -2,7 +2,27 @@ import { checkExpectations, type ExpectationResult } from './expect.ts';
 import { buildObservations, isolationFailure, type Observations } from './observations.ts';
 import { parseProbeOutput, probeArgs, PROBE_SCRIPT } from './probe.ts';
 import type { Scenario } from './types.ts';
-import type { Skip, Target } from '../target/types.ts';
+import type { Skip, Target, TargetInfo } from '../target/types.ts';
+
+/**
+ * Under a VM on macOS or Windows the VM must bring a Linux kernel of its own: its kernel differs from the real
+ * host's. (On a Linux host the two may or may not differ; the report shows both and does not judge.)
+ */
+function hostLayerCheck(info: TargetInfo | undefined, o: Observations): ExpectationResult | undefined {
+  const host = info?.host;
+  if (info?.kind !== 'vm' || !host?.kernel || host.os === 'linux' || !o.outside.kernel) return undefined;
+  const differs =
+    host.kernel.name !== o.outside.kernel.name || host.kernel.release !== o.outside.kernel.release;
+  return {
+    that: 'outside.kernel',
+    op: 'differsFrom',
+    value: 'host.kernel',
+    actual: o.outside.kernel,
+    other: host.kernel,
+    ok: differs,
+    why: `the VM runs its own Linux kernel, not the ${host.os} host's`,
+  };
+}
 
 export type ScenarioStatus = 'pass' | 'fail' | 'skip' | 'error';
 
@@ -38,6 +58,7 @@ export async function runScenario(
   scenario: Scenario,
   target: Target,
   signal?: AbortSignal,
+  info?: TargetInfo,
 ): Promise<ScenarioResult> {
   const started = performance.now();
   const base = { name: scenario.name, title: scenario.title, question: scenario.question };
@@ -81,6 +102,8 @@ export async function runScenario(
   }
   const observations = buildObservations(records, scenario);
   const expectations = checkExpectations(scenario.expect, observations, target.kind);
+  const layer = hostLayerCheck(info, observations);
+  if (layer) expectations.push(layer);
   const failed = expectations.filter((e) => !e.ok);
   return done({
     status: failed.length === 0 ? 'pass' : 'fail',

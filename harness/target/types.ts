@@ -28,7 +28,16 @@ export interface TargetInfo {
   /** How the probe gets the privilege it needs: root, sudo, userns (rootless), or none (skipped). */
   access?: 'root' | 'sudo' | 'userns';
   /** Layers below, e.g. the real host under a VM. */
-  host?: { uname: string; os: string; qemuPid?: number; accelerator?: string; acceleratorReason?: string };
+  host?: {
+    uname: string;
+    os: string;
+    /** The real host's kernel, as Node reads it (uname -s -r -v -m on Linux and macOS). */
+    kernel?: { name: string; release: string; version: string; machine: string };
+    qemuPid?: number;
+    accelerator?: string;
+    acceleratorReason?: string;
+    reusedVm?: boolean;
+  };
   /** Per-phase timings (ms) for targets that boot something. */
   phases?: Record<string, number>;
 }

@@ -436,6 +436,12 @@ export class StartedVm {
     }
   }
 
+  /** Lets go of the VM without stopping it (its SSH connection closes; the VM keeps running). */
+  detach(): void {
+    this.session?.close();
+    this.session = undefined;
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

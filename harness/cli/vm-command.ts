@@ -1,0 +1,125 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { EnvironmentError, ExitCode } from '../errors.ts';
+import { buildImage, parseArch } from '../image/index.ts';
+import { findKeptVm } from '../target/vm.ts';
+import { shellJoin } from '../util/shell-quote.ts';
+import { runtimeDir } from '../vm/runtime-dir.ts';
+import { readState, vmDirs } from '../vm/state.ts';
+import { StartedVm, VmBuilder } from '../vm/vm.ts';
+import type { CliState } from './main.ts';
+import { addVmOptions, bootTimeoutMs, type VmCliOptions } from './vm-target.ts';
+
+const log = (l: string) => process.stderr.write(`nslab: ${l}\n`);
+
+async function keptVm(): Promise<StartedVm> {
+  const vm = await findKeptVm();
+  if (!vm) throw new EnvironmentError('no VM is running', 'start one with `nslab vm up`');
+  return vm;
+}
+
+export function registerVmCommands(program: Command, state: CliState): void {
+  const vm = program
+    .command('vm')
+    .description('boot the VM and keep it running, log in, run commands, stop it');
+
+  addVmOptions(
+    vm.command('up').description('boot the VM and leave it running; prints how to connect'),
+  ).action(async (o: VmCliOptions) => {
+    const existing = await findKeptVm(parseArch(o.arch));
+    if (existing) {
+      process.stdout.write(
+        `already running: ${existing.state.name} (ssh on 127.0.0.1:${existing.sshPort})\n`,
+      );
+      return;
+    }
+    const abort = new AbortController();
+    const onSigint = () => abort.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      const image = await buildImage({
+        config: o.config,
+        arch: parseArch(o.arch),
+        builder: o.builder,
+        cacheRoot: o.cache,
+        imageDir: o.image,
+        log,
+      });
+      const started = await new VmBuilder(image)
+        .withQemu(o.qemu)
+        .withAccel(o.accel)
+        .withKeep(true)
+        .withBootTimeout(bootTimeoutMs(o.bootTimeout))
+        .withSignal(abort.signal)
+        .withLog(log)
+        .boot();
+      started.detach();
+      const s = started.state;
+      // For OpenSSH users: the pinned host key as a known_hosts file next to the client key.
+      const knownHosts = join(started.dir, 'known_hosts');
+      const hostLine = `[127.0.0.1]:${s.sshPort} ssh-ed25519 ${s.hostKeyBlob}\n`;
+      await writeFile(knownHosts, hostLine, { mode: 0o600 });
+      process.stdout.write(
+        [
+          `VM ${s.name} is up (QEMU PID ${s.pid}, ${s.accel}, ssh on 127.0.0.1:${s.sshPort}).`,
+          `  nslab vm ssh                 log in`,
+          `  nslab vm exec -- uname -a    run one command`,
+          `  ssh -i ${s.clientKeyFile} -o UserKnownHostsFile=${knownHosts} -p ${s.sshPort} root@127.0.0.1`,
+          `  nslab vm down                stop it`,
+          '',
+        ].join('\n'),
+      );
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  });
+
+  vm.command('ssh')
+    .description('an interactive shell in the running VM')
+    .action(async () => {
+      const v = await keptVm();
+      state.exitCode = await v.shell();
+      process.exit(state.exitCode);
+    });
+
+  vm.command('exec')
+    .description('run one command in the running VM: nslab vm exec -- CMD [ARGS...]')
+    .argument('<command...>', 'the command and its arguments (quoted for the guest shell by nslab)')
+    .action(async (words: string[]) => {
+      const v = await keptVm();
+      const r = await v.exec(shellJoin(words));
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      state.exitCode = r.code ?? ExitCode.failed;
+    });
+
+  vm.command('status')
+    .description('the VMs nslab has running')
+    .action(async () => {
+      let n = 0;
+      for (const dir of await vmDirs(runtimeDir())) {
+        const s = await readState(dir);
+        const v = s && (await StartedVm.attach(dir));
+        if (!s || !v) continue;
+        n++;
+        process.stdout.write(
+          `${s.name}  pid ${s.pid}  ${s.arch}  ${s.accel}  ssh 127.0.0.1:${s.sshPort}  ${s.keep ? 'kept' : `owned by pid ${s.ownerPid}`}  since ${s.bootedAt}\n`,
+        );
+      }
+      if (n === 0) process.stdout.write('no VM is running\n');
+    });
+
+  vm.command('down')
+    .description('stop the VMs that nslab vm up (or scenario --keep) left running')
+    .option('--clean', 'ask the guest to power off (ACPI) instead of stopping QEMU at once')
+    .action(async (o: { clean?: boolean }) => {
+      let n = 0;
+      for (let v = await findKeptVm(); v; v = await findKeptVm()) {
+        await v.stop({ clean: o.clean });
+        process.stdout.write(`stopped ${v.state.name}\n`);
+        n++;
+      }
+      if (n === 0) process.stdout.write('no VM is running\n');
+    });
+}

@@ -1,0 +1,123 @@
+import os from 'node:os';
+import type { Arch } from '../image/arch.ts';
+import { buildImage, type BuilderChoice } from '../image/build.ts';
+import type { Namespace } from '../scenario/types.ts';
+import { shellJoin } from '../util/shell-quote.ts';
+import type { AccelChoice } from '../vm/accel.ts';
+import { runtimeDir } from '../vm/runtime-dir.ts';
+import { readState, vmDirs } from '../vm/state.ts';
+import { StartedVm, VmBuilder } from '../vm/vm.ts';
+import { hostUname } from './native.ts';
+import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
+
+export interface VmTargetOptions {
+  config: string;
+  cacheRoot: string;
+  arch: Arch;
+  builder: BuilderChoice;
+  imageDir?: string;
+  qemu?: string;
+  accel: AccelChoice;
+  /** Leave the VM running afterwards, and reuse one that was kept. */
+  keep: boolean;
+  bootTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/** A kept VM of this architecture that is still running (nslab vm up, or scenario --keep). */
+export async function findKeptVm(arch?: Arch): Promise<StartedVm | undefined> {
+  for (const dir of await vmDirs(runtimeDir())) {
+    const state = await readState(dir);
+    if (!state?.keep || (arch && state.arch !== arch)) continue;
+    const vm = await StartedVm.attach(dir);
+    if (vm) return vm;
+  }
+  return undefined;
+}
+
+/**
+ * The probe inside a QEMU VM booted from linuxkit.yml's image. Three layers: the real host (which runs QEMU
+ * as one process), the VM's Linux kernel, and the isolated process inside the VM.
+ */
+export class VmTarget implements Target {
+  readonly kind = 'vm' as const;
+  private readonly options: VmTargetOptions;
+  private vm: StartedVm | undefined;
+  private reused = false;
+
+  constructor(options: VmTargetOptions) {
+    this.options = options;
+  }
+
+  async prepare(signal?: AbortSignal): Promise<{ info: TargetInfo; skip?: Skip }> {
+    const o = this.options;
+    this.vm = await findKeptVm(o.arch);
+    this.reused = this.vm !== undefined;
+    if (this.vm)
+      o.log?.(`vm: reusing the kept VM ${this.vm.state.name} (ssh on 127.0.0.1:${this.vm.sshPort})`);
+    else {
+      const image = await buildImage({
+        config: o.config,
+        arch: o.arch,
+        builder: o.builder,
+        cacheRoot: o.cacheRoot,
+        imageDir: o.imageDir,
+        log: o.log,
+      });
+      this.vm = await new VmBuilder(image)
+        .withQemu(o.qemu)
+        .withAccel(o.accel)
+        .withKeep(o.keep)
+        .withBootTimeout(o.bootTimeoutMs)
+        .withSignal(signal)
+        .withLog(o.log ?? (() => {}))
+        .boot();
+    }
+    const s = this.vm.state;
+    return {
+      info: {
+        kind: 'vm',
+        uname: s.guestUname,
+        os: 'linux',
+        access: 'root',
+        host: {
+          uname: await hostUname(),
+          os: process.platform,
+          kernel: { name: os.type(), release: os.release(), version: os.version(), machine: os.machine() },
+          qemuPid: s.pid,
+          accelerator: s.accel,
+          acceleratorReason: s.accelReason,
+          ...(this.reused ? { reusedVm: true } : {}),
+        },
+        phases: { ...s.phases },
+      },
+    };
+  }
+
+  extraNamespaces(): Namespace[] {
+    return [];
+  }
+
+  async runProbe(script: string, args: readonly string[], signal?: AbortSignal): Promise<ProbeRun> {
+    if (!this.vm) throw new Error('the vm target was not prepared');
+    const r = await this.vm.exec(`sh -s -- ${shellJoin(args)}`, { input: script, signal });
+    return {
+      stdout: r.stdout,
+      stderr: r.stderr,
+      exitCode: r.code ?? (r.signal ? 128 : 1),
+      durationMs: r.durationMs,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (!this.vm) return;
+    if (this.options.keep || this.reused) {
+      this.vm.detach();
+      this.options.log?.(
+        `vm: left running: ${this.vm.state.name} (nslab vm ssh to log in, nslab vm down to stop it)`,
+      );
+      return;
+    }
+    await this.vm.stop();
+  }
+}
