@@ -19,6 +19,8 @@ export interface BuildImageOptions {
   /** Use this folder's kernel + initrd + cmdline instead of building (checked against its manifest). */
   imageDir?: string;
   refresh?: boolean;
+  /** The debian builder's package cache; default <cacheRoot>/apt. Tests share one to stay offline. */
+  aptRoot?: string;
   log?: (line: string) => void;
 }
 
@@ -54,5 +56,5 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const common = { arch: options.arch, cacheRoot: options.cacheRoot, log: options.log };
   return builder === 'linuxkit'
     ? buildLinuxkitImage(validated, common)
-    : buildDebianImage(validated, { ...common, refresh: options.refresh });
+    : buildDebianImage(validated, { ...common, refresh: options.refresh, aptRoot: options.aptRoot });
 }

@@ -56,6 +56,7 @@ export interface DebianBuildOptions {
   arch: Arch;
   cacheRoot: string;
   refresh?: boolean;
+  aptRoot?: string;
   log?: (line: string) => void;
 }
 
@@ -100,7 +101,7 @@ export async function buildDebianImage(
     );
   }
 
-  const apt = new AptCache(join(options.cacheRoot, 'apt', facts.deb), facts.deb);
+  const apt = new AptCache(join(options.aptRoot ?? join(options.cacheRoot, 'apt'), facts.deb), facts.deb);
   await apt.ensureLists(options.refresh ?? false, log);
   const kernelMeta = `linux-image-cloud-${facts.deb}`;
   const resolved = await resolveWithKernel(apt, kernelMeta);
