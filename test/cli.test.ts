@@ -80,9 +80,11 @@ describe('nslab scenario', () => {
   });
 
   it('a target that cannot run here is exit 3 with what is missing', async () => {
-    const r = await nslab(['scenario', 'pid-ns', '--target', 'vm', '--report-dir', 'out']);
+    const r = await nslab(['scenario', 'pid-ns', '--target', 'vm', '--accel', 'hvf', '--report-dir', 'out']);
     expect(r.exitCode).toBe(3);
-    expect(String(r.stdout + r.stderr)).toMatch(/vm/);
+    expect(String(r.stdout + r.stderr)).toMatch(
+      /--accel hvf is not usable here: hvf is not an accelerator of linux/,
+    );
   });
 
   it.runIf(isRoot)(

@@ -14,6 +14,7 @@ import { filesEntries, sourceDigestInputs } from './files.ts';
 import type { BuiltImage, ImageManifest } from './manifest.ts';
 import type { ValidatedConfig } from './validate.ts';
 import { gzipSync } from 'node:zlib';
+import { withLock } from '../util/lock.ts';
 
 /** Bumped when what this builder produces changes for the same inputs. */
 const BUILDER_VERSION = 1;
@@ -88,6 +89,21 @@ export async function buildDebianImage(
   validated: ValidatedConfig,
   options: DebianBuildOptions,
 ): Promise<BuiltImage> {
+  // One build at a time per package cache: apt-get and the image cache are not safe to share concurrently.
+  const aptRoot = options.aptRoot ?? join(options.cacheRoot, 'apt');
+  await mkdir(aptRoot, { recursive: true });
+  return withLock(
+    join(aptRoot, '.lock'),
+    () => buildLocked(validated, options, aptRoot),
+    () => options.log?.('image: waiting for another nslab build to finish'),
+  );
+}
+
+async function buildLocked(
+  validated: ValidatedConfig,
+  options: DebianBuildOptions,
+  aptRoot: string,
+): Promise<BuiltImage> {
   const log = options.log ?? (() => {});
   const started = performance.now();
   const { config, file } = validated;
@@ -101,7 +117,7 @@ export async function buildDebianImage(
     );
   }
 
-  const apt = new AptCache(join(options.aptRoot ?? join(options.cacheRoot, 'apt'), facts.deb), facts.deb);
+  const apt = new AptCache(join(aptRoot, facts.deb), facts.deb);
   await apt.ensureLists(options.refresh ?? false, log);
   const kernelMeta = `linux-image-cloud-${facts.deb}`;
   const resolved = await resolveWithKernel(apt, kernelMeta);

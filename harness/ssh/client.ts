@@ -37,10 +37,19 @@ export class SshSession {
     return new Promise((resolve, reject) => {
       const client = new Client();
       let mismatch: HostKeyMismatchError | undefined;
-      client.once('ready', () => resolve(new SshSession(client)));
-      client.once('error', (err) => {
+      let settled = false;
+      client.once('ready', () => {
+        settled = true;
+        resolve(new SshSession(client));
+      });
+      // Always listened to: a connection that drops later must not become an unhandled 'error' event;
+      // the command running on it sees its channel close instead.
+      client.on('error', (err) => {
         client.end();
-        reject(mismatch ?? err);
+        if (!settled) {
+          settled = true;
+          reject(mismatch ?? err);
+        }
       });
       client.connect({
         host: target.host,

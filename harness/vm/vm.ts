@@ -363,29 +363,53 @@ export class StartedVm {
 
   private async ssh(): Promise<SshSession> {
     if (!this.session) {
-      this.session = await SshSession.connect({
-        host: '127.0.0.1',
-        port: this.state.sshPort,
-        username: 'root',
-        privateKey: await readFile(this.state.clientKeyFile, 'utf8'),
-        hostKeyBlob: Buffer.from(this.state.hostKeyBlob, 'base64'),
-      });
+      try {
+        this.session = await SshSession.connect({
+          host: '127.0.0.1',
+          port: this.state.sshPort,
+          username: 'root',
+          privateKey: await readFile(this.state.clientKeyFile, 'utf8'),
+          hostKeyBlob: Buffer.from(this.state.hostKeyBlob, 'base64'),
+        });
+      } catch (error) {
+        if (error instanceof NslabError) throw error;
+        throw new NslabError(
+          `ssh: cannot reach the guest's SSH server on 127.0.0.1:${this.state.sshPort} (${(error as Error).message}); the VM is running but its SSH server is not answering`,
+          { exitCode: ExitCode.failed, cause: error },
+        );
+      }
     }
     return this.session;
   }
 
   /** Runs a command string in the guest's shell; the caller quotes (see util/shell-quote). */
   async exec(command: string, options: { input?: string; signal?: AbortSignal } = {}): Promise<ExecResult> {
-    if (!alive(this.state.pid))
-      throw new BootError(`the VM ${this.state.name} is not running (QEMU is gone)`, await this.console());
-    try {
-      return await (await this.ssh()).exec(command, options);
-    } catch (error) {
-      this.session?.close();
-      this.session = undefined;
+    const what = `\`${command.slice(0, 80)}\``;
+    for (let attempt = 0; ; attempt++) {
       if (!alive(this.state.pid))
-        throw new BootError(`QEMU exited while running \`${command.slice(0, 80)}\``, await this.console());
-      throw error;
+        throw new BootError(`the VM ${this.state.name} is not running (QEMU is gone)`, await this.console());
+      const reused = this.session !== undefined;
+      try {
+        const r = await (await this.ssh()).exec(command, options);
+        if (r.code === null && !r.signal && !options.signal?.aborted) {
+          // The channel closed without an exit status: the connection or the VM went away under it.
+          await new Promise((res) => setTimeout(res, 100));
+          if (!alive(this.state.pid))
+            throw new BootError(`QEMU exited while running ${what}`, await this.console());
+          throw new NslabError(`ssh: the connection to the guest was lost while running ${what}`, {
+            exitCode: ExitCode.failed,
+          });
+        }
+        return r;
+      } catch (error) {
+        this.session?.close();
+        this.session = undefined;
+        if (!alive(this.state.pid))
+          throw new BootError(`QEMU exited while running ${what}`, await this.console());
+        // A kept connection may have gone stale: once more on a fresh one before giving up.
+        if (reused && attempt === 0 && !(error instanceof NslabError)) continue;
+        throw error;
+      }
     }
   }
 

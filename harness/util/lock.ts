@@ -1,0 +1,43 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` while holding a lock folder (mkdir is atomic), so that two nslab processes never write the same
+ * package or image cache at once. A lock whose holder died is taken over.
+ */
+export async function withLock<T>(path: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
+  let waited = false;
+  for (;;) {
+    try {
+      await mkdir(path);
+      await writeFile(join(path, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const holder = Number(await readFile(join(path, 'pid'), 'utf8').catch(() => '0'));
+      if (holder && !alive(holder)) {
+        await rm(path, { recursive: true, force: true });
+        continue;
+      }
+      if (!waited) onWait?.();
+      waited = true;
+      await sleep(200);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(path, { recursive: true, force: true });
+  }
+}

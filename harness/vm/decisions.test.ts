@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { ACCELS, chooseAccelerator, cpuModel, type Accel, type AccelProbes } from './accel.ts';
+import { qemuArgv } from './qemu-argv.ts';
+import { checkQemuVersion, parseQemuVersion, qemuBinaryName, qemuSearchDirs } from './qemu-binary.ts';
+import { ARCHES } from '../image/arch.ts';
+
+const PLATFORMS = ['linux', 'darwin', 'win32'] as const;
+const NONE: AccelProbes = { kvm: false, hvf: false, whpx: false };
+const ALL: AccelProbes = { kvm: true, hvf: true, whpx: true };
+
+describe('chooseAccelerator (pure, every host)', () => {
+  it.each([
+    ['linux', 'x86_64', 'x86_64', NONE, 'tcg'],
+    ['linux', 'x86_64', 'x86_64', { ...NONE, kvm: true }, 'kvm'],
+    ['linux', 'x86_64', 'aarch64', ALL, 'tcg'],
+    ['darwin', 'aarch64', 'aarch64', { ...NONE, hvf: true }, 'hvf'],
+    ['darwin', 'aarch64', 'aarch64', NONE, 'tcg'],
+    ['darwin', 'aarch64', 'x86_64', ALL, 'tcg'],
+    ['darwin', 'x86_64', 'x86_64', { ...NONE, hvf: true }, 'hvf'],
+    ['win32', 'x86_64', 'x86_64', { ...NONE, whpx: true }, 'whpx'],
+    ['win32', 'x86_64', 'x86_64', NONE, 'tcg'],
+    ['freebsd', 'x86_64', 'x86_64', ALL, 'tcg'],
+  ] as const)('auto on %s/%s with a %s guest → %s', (platform, hostArch, guestArch, probes, want) => {
+    const d = chooseAccelerator({ platform, hostArch, guestArch, requested: 'auto', probes });
+    expect('accel' in d && d.accel).toBe(want);
+    expect('reason' in d && d.reason.length).toBeGreaterThan(10);
+  });
+
+  it('an accelerator asked for but not usable is an error that says why', () => {
+    const d = chooseAccelerator({
+      platform: 'linux',
+      hostArch: 'x86_64',
+      guestArch: 'x86_64',
+      requested: 'kvm',
+      probes: NONE,
+    });
+    expect(d).toEqual({
+      error: expect.stringMatching(/--accel kvm is not usable here: \/dev\/kvm is missing or not read-write/),
+    });
+    const h = chooseAccelerator({
+      platform: 'linux',
+      hostArch: 'x86_64',
+      guestArch: 'x86_64',
+      requested: 'hvf',
+      probes: ALL,
+    });
+    expect(h).toEqual({ error: expect.stringMatching(/hvf is not an accelerator of linux/) });
+    const f = chooseAccelerator({
+      platform: 'darwin',
+      hostArch: 'aarch64',
+      guestArch: 'x86_64',
+      requested: 'hvf',
+      probes: ALL,
+    });
+    expect(f).toEqual({ error: expect.stringMatching(/only tcg emulates another architecture/) });
+  });
+
+  it('tcg is always usable when asked for', () => {
+    for (const platform of PLATFORMS) {
+      expect(
+        chooseAccelerator({
+          platform,
+          hostArch: 'x86_64',
+          guestArch: 'aarch64',
+          requested: 'tcg',
+          probes: NONE,
+        }),
+      ).toMatchObject({ accel: 'tcg' });
+    }
+  });
+
+  it('-cpu host only with a hardware accelerator', () => {
+    expect(cpuModel('kvm', 'x86_64')).toBe('host');
+    expect(cpuModel('hvf', 'aarch64')).toBe('host');
+    expect(cpuModel('whpx', 'x86_64')).toBe('qemu64');
+    expect(cpuModel('tcg', 'x86_64')).toBe('qemu64,+rdrand');
+    expect(cpuModel('tcg', 'aarch64')).toBe('cortex-a57');
+  });
+});
+
+describe('qemuArgv (pure): every host × guest × accelerator', () => {
+  const accels = ACCELS.filter((a) => a !== 'auto') as Accel[];
+  for (const platform of PLATFORMS) {
+    for (const guestArch of ARCHES) {
+      for (const accel of accels) {
+        it(`${platform} ${guestArch} ${accel}`, () => {
+          const argv = qemuArgv({
+            platform,
+            guestArch,
+            accel,
+            kernel: '/img/nslab-kernel',
+            initrd: '/run/vm-1/initrd.img',
+            cmdline: 'console=ttyS0 console=ttyAMA0',
+            sshPort: 40022,
+            consoleLog: '/run/vm-1/console.log',
+            qmp: platform === 'win32' ? { port: 40023 } : { socket: '/run/vm-1/qmp.sock' },
+            pidfile: '/run/vm-1/qemu.pid',
+            name: 'nslab-1',
+          });
+          expect(argv).toMatchSnapshot();
+          // The invariants, stated outright:
+          expect(argv.join(' ')).toContain('hostfwd=tcp:127.0.0.1:40022-:22');
+          expect(argv.join(' ')).not.toMatch(/highmem=off/);
+          expect(argv[argv.indexOf('-machine') + 1]).toMatch(
+            guestArch === 'x86_64' ? /^q35,accel=/ : /^virt,accel=/,
+          );
+          expect(argv).toContain(
+            platform === 'win32'
+              ? 'tcp:127.0.0.1:40023,server=on,wait=off'
+              : 'unix:/run/vm-1/qmp.sock,server=on,wait=off',
+          );
+        });
+      }
+    }
+  }
+});
+
+describe('finding QEMU', () => {
+  it('looks in Homebrew and MacPorts on macOS and in Program Files on Windows', () => {
+    expect(qemuSearchDirs('darwin', { PATH: '/usr/bin' })).toEqual([
+      '/usr/bin',
+      '/opt/homebrew/bin',
+      '/usr/local/bin',
+      '/opt/local/bin',
+    ]);
+    expect(
+      qemuSearchDirs('win32', { Path: 'C:\\bin', ProgramFiles: 'C:\\Program Files' }).join('|'),
+    ).toContain('qemu');
+    expect(qemuBinaryName('aarch64', 'win32')).toBe('qemu-system-aarch64.exe');
+  });
+  it('refuses QEMU older than 8.2.1 on Apple Silicon only', () => {
+    expect(parseQemuVersion('QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)')).toEqual([
+      7, 2, 19,
+    ]);
+    expect(checkQemuVersion([8, 2, 0], 'darwin', 'aarch64')).toMatch(/8\.2\.1 or newer/);
+    expect(checkQemuVersion([8, 2, 1], 'darwin', 'aarch64')).toBeUndefined();
+    expect(checkQemuVersion([7, 2, 19], 'linux', 'x86_64')).toBeUndefined();
+  });
+});
