@@ -10,3 +10,7 @@ export { runAll, type RunOptions, type RunEvent } from './run/run.ts';
 export { writeReport, latestRunId } from './report/write.ts';
 export { renderHtml } from './report/html.ts';
 export type { RunReport, TargetReport } from './report/types.ts';
+export { buildImage, validateLinuxkitFile, listImages, pruneImages, type BuiltImage } from './image/index.ts';
+export { VmBuilder, StartedVm, BootError } from './vm/vm.ts';
+export { VmTarget, type VmTargetOptions } from './target/vm.ts';
+export { SshSession, SshCommandError, HostKeyMismatchError } from './ssh/index.ts';

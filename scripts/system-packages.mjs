@@ -1,11 +1,22 @@
 // The system packages nslab needs, in one place: `npm run setup` installs them for users, .ci/run for CI.
 // Debian/Ubuntu package names; each line says why it is here.
+const qemuForHost = process.arch === 'arm64' ? 'qemu-system-arm' : 'qemu-system-x86';
+
 export const APT_RUNTIME = [
   'util-linux', // unshare and nsenter for the native target
   'procps', // ps inside and outside the namespace
+  qemuForHost, // the vm target boots the image with QEMU
+  'ca-certificates', // the debian image builder fetches packages from the Debian mirror the first time
 ];
 
-// What the test suite needs on top: busybox to run the probe exactly as the VM's userland does.
-export const APT_TEST = ['busybox-static'];
+// What the test suite needs on top.
+export const APT_TEST = [
+  'qemu-system-x86', // both guest architectures are booted in the tests (aarch64 is the Apple Silicon path)
+  'qemu-system-arm',
+  'busybox-static', // the probe is tested under busybox ash, as in the VM
+  'dropbear-bin', // dropbearkey checks the host keys nslab writes in dropbear's format
+  'openssh-client', // ssh-keygen checks the OpenSSH-format keys
+  'cpio', // reads back the initramfs archives nslab writes
+];
 
 export const BREW_RUNTIME = ['qemu'];

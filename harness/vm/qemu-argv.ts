@@ -46,7 +46,7 @@ export function qemuArgv(i: QemuArgvInput): string[] {
     '-initrd', i.initrd,
     '-append', i.cmdline,
     '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${i.sshPort}-:22`,
-    '-device', 'virtio-net-pci,netdev=net0',
+    '-device', 'virtio-net-pci,netdev=net0,romfile=', // no iPXE ROM: the kernel is booted directly
     '-device', 'virtio-rng-pci',
     '-serial', `file:${i.consoleLog}`,
     '-qmp', qmp,

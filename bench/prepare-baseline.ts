@@ -1,0 +1,41 @@
+// For bench/vm-boot.mjs: the baseline's inputs, made with nslab's own pieces so that both sides boot the
+// same kernel, initrd and keys with the same QEMU flags: argv.json, client_key, known_hosts.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openImageDir } from '../harness/image/cache.ts';
+import { newBootSecrets, opensshPrivateKey, secretsOverlay } from '../harness/image/secrets.ts';
+import { chooseAccelerator } from '../harness/vm/accel.ts';
+import { hostArch } from '../harness/image/arch.ts';
+import { probeAccelerators } from '../harness/vm/probe-accel.ts';
+import { qemuArgv } from '../harness/vm/qemu-argv.ts';
+import { findQemu } from '../harness/vm/qemu-binary.ts';
+
+const [imageDir, work] = process.argv.slice(2) as [string, string];
+const image = await openImageDir(imageDir);
+const secrets = newBootSecrets();
+writeFileSync(join(work, 'initrd.img'), Buffer.concat([readFileSync(image.initrd), secretsOverlay(secrets)]));
+writeFileSync(join(work, 'client_key'), opensshPrivateKey(secrets.client), { mode: 0o600 });
+writeFileSync(join(work, 'known_hosts'), `[127.0.0.1]:10122 ${secrets.host.publicLine}\n`);
+const qemu = await findQemu(image.manifest.arch, process.platform);
+const d = chooseAccelerator({
+  platform: process.platform,
+  hostArch: hostArch(),
+  guestArch: image.manifest.arch,
+  requested: 'auto',
+  probes: await probeAccelerators(process.platform, qemu),
+});
+if ('error' in d) throw new Error(d.error);
+const argv = qemuArgv({
+  platform: process.platform,
+  guestArch: image.manifest.arch,
+  accel: d.accel,
+  kernel: image.kernel,
+  initrd: join(work, 'initrd.img'),
+  cmdline: image.cmdline,
+  sshPort: 10122,
+  consoleLog: join(work, 'console.log'),
+  qmp: { socket: join(work, 'qmp.sock') },
+  pidfile: join(work, 'q.pid'),
+  name: 'nslab-bench',
+});
+writeFileSync(join(work, 'argv.json'), JSON.stringify([qemu, ...argv]));
