@@ -29,7 +29,7 @@ const argv = qemuArgv({
   platform: process.platform,
   guestArch: image.manifest.arch,
   accel: d.accel,
-  kernel: image.kernel,
+  kernel: image.bootKernel,
   initrd: join(work, 'initrd.img'),
   cmdline: image.cmdline,
   sshPort: 10122,

@@ -1,8 +1,8 @@
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../project-root.ts';
 import { join } from 'node:path';
 
 /** The repository (or installed package) root, so that built-in scenarios are found from any folder. */
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { PROJECT_ROOT };
 export const DEFAULT_SCENARIOS_DIR = join(PROJECT_ROOT, 'scenarios');
 export const DEFAULT_IMAGE_CACHE = join(PROJECT_ROOT, 'vm-images');
 export const DEFAULT_LINUXKIT_YML = join(PROJECT_ROOT, 'linuxkit.yml');

@@ -6,21 +6,30 @@ import { execa } from 'execa';
 import { EnvironmentError, NslabError, ExitCode } from '../errors.ts';
 import { AptCache } from './apt.ts';
 import { ARCH, type Arch } from './arch.ts';
-import { cachedImage, commitImage, describeFile, imageFileNames, openImageDir } from './cache.ts';
+import {
+  cachedImage,
+  commitImage,
+  describeFile,
+  imageFileNames,
+  openImageDir,
+  vmlinuxName,
+} from './cache.ts';
+import { vmlinuxFromBzImage } from './lz4.ts';
+import { busyboxApplets } from './busybox.ts';
 import { cpioArchive, type CpioEntry } from './cpio.ts';
 import { mapLinuxkitImages } from './debian-map.ts';
 import { readElfDeps } from './elf.ts';
 import { filesEntries, sourceDigestInputs } from './files.ts';
 import type { BuiltImage, ImageManifest } from './manifest.ts';
 import type { ValidatedConfig } from './validate.ts';
-import { gzipSync } from 'node:zlib';
 import { withLock } from '../util/lock.ts';
+import { projectFile } from '../project-root.ts';
 
 /** Bumped when what this builder produces changes for the same inputs. */
-const BUILDER_VERSION = 1;
+const BUILDER_VERSION = 2;
 
-const GUEST_INIT = new URL('./guest/init.sh', import.meta.url);
-const GUEST_UDHCPC = new URL('./guest/udhcpc.sh', import.meta.url);
+const GUEST_INIT = projectFile('harness', 'image', 'guest', 'init.sh');
+const GUEST_UDHCPC = projectFile('harness', 'image', 'guest', 'udhcpc.sh');
 
 /** Debian 12 packages the image is made of; the ELF check below proves the list complete. */
 const PACKAGES = [
@@ -170,7 +179,11 @@ async function buildLocked(
     );
     entries.push(...(await filesEntries(config, file)));
     const archive = cpioArchive(dedupe(entries));
-    await writeFile(join(out, names.initrd), gzipSync(archive, { level: 6 }));
+    // Stored uncompressed: the guest unpacks it ~0.2 s sooner under TCG than a gzip one (measured).
+    await writeFile(join(out, names.initrd), archive);
+    const vmlinux =
+      options.arch === 'x86_64' ? vmlinuxFromBzImage(await readFile(join(out, names.kernel))) : undefined;
+    if (vmlinux) await writeFile(join(out, vmlinuxName()), vmlinux);
     await writeFile(join(out, names.cmdline), `${cmdline}\n`);
 
     const manifest: ImageManifest = {
@@ -185,8 +198,13 @@ async function buildLocked(
       mapping: mapping.entries,
       files: {
         kernel: await describeFile(out, names.kernel),
-        initrd: { ...(await describeFile(out, names.initrd)), unpackedSize: archive.length },
+        initrd: {
+          ...(await describeFile(out, names.initrd)),
+          unpackedSize: archive.length,
+          compressed: false,
+        },
         cmdline: await describeFile(out, names.cmdline),
+        ...(vmlinux ? { vmlinux: await describeFile(out, vmlinuxName()) } : {}),
       },
       buildTimeMs: Math.round(performance.now() - started),
       createdAt: new Date().toISOString(),
@@ -382,6 +400,13 @@ async function initramfsEntries(
   });
   entries.push({ path: 'etc/shells', type: 'file', mode: 0o644, data: '/bin/sh\n/bin/dash\n/bin/ash\n' });
   entries.push({ path: 'bin/sh', type: 'symlink', mode: 0o777, data: 'dash' });
+  // busybox's applets as links, made now rather than by `busybox --install` at every boot (~0.15 s under TCG).
+  const busybox = entries.find((e) => e.path === 'bin/busybox')!.data as Buffer;
+  const taken = new Set(entries.map((e) => e.path));
+  for (const applet of busyboxApplets(busybox) ?? []) {
+    if (!taken.has(`bin/${applet}`))
+      entries.push({ path: `bin/${applet}`, type: 'symlink', mode: 0o777, data: 'busybox' });
+  }
   return entries;
 }
 

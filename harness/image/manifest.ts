@@ -20,7 +20,13 @@ export interface ImageManifest {
   cmdline: string;
   packages: Record<string, string>;
   mapping?: MappedEntry[];
-  files: { kernel: ImageFile; initrd: ImageFile & { unpackedSize?: number }; cmdline: ImageFile };
+  files: {
+    kernel: ImageFile;
+    initrd: ImageFile & { unpackedSize?: number; compressed?: boolean };
+    cmdline: ImageFile;
+    /** x86_64: the kernel already decompressed (ELF), booted through QEMU's PVH entry: ~0.45 s faster under TCG. */
+    vmlinux?: ImageFile;
+  };
   buildTimeMs: number;
   createdAt: string;
 }
@@ -29,6 +35,8 @@ export interface ImageManifest {
 export interface BuiltImage {
   dir: string;
   kernel: string;
+  /** What QEMU's -kernel gets: the vmlinux where there is one, else the kernel. */
+  bootKernel: string;
   initrd: string;
   cmdline: string;
   manifest: ImageManifest;

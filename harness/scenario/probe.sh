@@ -47,10 +47,9 @@ NSLAB_INNER="$NSLAB_COMMON"'
   emit inside.ps "$(ps -e -o pid,ppid,args 2>/dev/null || ps -o pid,ppid,args 2>/dev/null || ps)"
   run_cmds inside "$@"
 } > "$NSLAB_DIR/inside" 2> "$NSLAB_DIR/inside.err"
-# Tell the outside who we are (our PID and PID namespace as we see them), then stay alive as we are until
-# the outside has looked and kills us; bounded, in case it never does.
-printf "%s %s\n" "$$" "$(readlink /proc/self/ns/pid)" > "$NSLAB_DIR/me.tmp"
-mv "$NSLAB_DIR/me.tmp" "$NSLAB_DIR/me"
+# Tell the outside who we are (our PID and PID namespace as we see them) through the FIFO it reads, then
+# stay alive as we are until the outside has looked and kills us; bounded, in case it never does.
+printf "me %s %s\n" "$$" "$(readlink /proc/self/ns/pid)" > "$NSLAB_DIR/me"
 sleep 60 & wait
 '
 eval "$NSLAB_COMMON"
@@ -71,27 +70,25 @@ emit probe.uid "$(id -u)"
 uname_all outside
 ns_links outside.hostNs $$
 
+# The inside reports on a FIFO that we hold open for reading and writing, so that neither side blocks
+# on open. When the isolate command ends, its wrapper writes "exited": a failed start never hangs us.
+mkfifo "$NSLAB_DIR/me" || exit 70
+exec 3<> "$NSLAB_DIR/me"
 n=$1; shift
-run_argv "$n" "$@" > /dev/null 2> "$NSLAB_DIR/isolate.err" &
+{ run_argv "$n" "$@" > /dev/null 2> "$NSLAB_DIR/isolate.err"; echo "exited $?" >&3; } &
 up=$!
 shift "$n"
 
-i=0
-while [ ! -e "$NSLAB_DIR/me" ] && [ "$i" -lt 3000 ]; do
-  kill -0 "$up" 2>/dev/null || break
-  sleep 0.01; i=$((i + 1))
-done
-if [ ! -e "$NSLAB_DIR/me" ]; then
-  [ "$i" -ge 3000 ] && kill -9 "$up" 2>/dev/null
-  wait "$up"; rc=$?; up=''
-  emit probe.isolate.exit "$rc"
+read -r what me_pid me_ns <&3
+if [ "$what" != me ]; then
+  wait "$up"; up=''
+  emit probe.isolate.exit "$me_pid"
   emit probe.isolate.stderr "$(cat "$NSLAB_DIR/isolate.err" "$NSLAB_DIR/inside.err" 2>/dev/null)"
   exit 0
 fi
 
 # The isolated process, seen from here: among the descendants of what we started, the one in the inside's
 # PID namespace whose innermost PID is the one it told us. Children lists when the kernel has them, else all.
-read -r me_pid me_ns < "$NSLAB_DIR/me"
 is_inside() {
   [ "$(readlink "/proc/$1/ns/pid" 2>/dev/null)" = "$me_ns" ] || return 1
   while read -r k v; do

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { projectFile } from '../project-root.ts';
 import type { CommandObservation, Namespace, Scenario } from './types.ts';
 
 /** The probe's text, sent to the target's `sh -s` on stdin; see probe.sh for the protocol. */
-export const PROBE_SCRIPT = readFileSync(new URL('./probe.sh', import.meta.url), 'utf8');
+export const PROBE_SCRIPT = readFileSync(projectFile('harness', 'scenario', 'probe.sh'), 'utf8');
 
 /** util-linux and busybox `unshare` flags for each namespace. `pid` forks so that the child is PID 1. */
 const UNSHARE_FLAGS: Record<Namespace, string[]> = {

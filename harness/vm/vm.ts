@@ -172,7 +172,7 @@ export class VmBuilder {
           platform: this.platform,
           guestArch,
           accel: decision.accel,
-          kernel: this.image.kernel,
+          kernel: this.image.bootKernel,
           initrd: bootInitrd,
           cmdline,
           sshPort,
