@@ -21,11 +21,16 @@ try {
   writeFileSync(
     join(work, 'baseline.sh'),
     `#!/bin/sh
-# Boot, wait for an SSH login that runs true, stop. The same machine flags as nslab uses.
-work=$1; shift
+# Boot, wait for the console's ready line, then for an SSH login that runs true; stop.
+# The same machine flags as nslab uses. (Polling ssh before the guest has an address costs a 2 s timeout.)
+shift
+rm -f ${work}/console.log
 "$@" >/dev/null 2>&1 &
 ` +
       `n=0
+until grep -q 'nslab: ready' ${work}/console.log 2>/dev/null; do
+  n=$((n + 1)); [ $n -gt 6000 ] && { kill $!; exit 1; }; sleep 0.02
+done
 until ssh -q -i ${work}/client_key -o UserKnownHostsFile=${work}/known_hosts -o StrictHostKeyChecking=yes -o ConnectTimeout=2 -o BatchMode=yes -p 10122 root@127.0.0.1 true 2>/dev/null; do
   n=$((n + 1)); [ $n -gt 1200 ] && { kill $!; exit 1; }; sleep 0.05
 done
@@ -48,6 +53,9 @@ kill $!; wait
   console.log(`  (a) plain QEMU boot + ssh true (shell)         ${m.baseline.toFixed(0)}`);
   console.log(`  (b) nslab scenario pid-ns --target vm --json    ${m.nslab.toFixed(0)}`);
   console.log(`ratio b/a: ${(m.nslab / m.baseline).toFixed(2)}`);
+  console.log(
+    `all runs (ms): ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map(Math.round)])))}`,
+  );
   console.log(`last nslab run's boot phases (ms from spawn): ${JSON.stringify(phases)}`);
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -123,7 +123,9 @@ export class VmBuilder {
 
     const qemu = await findQemu(guestArch, this.platform, this.qemu);
     const hostArch = detectHostArch();
-    const versionProblem = checkQemuVersion(await qemuVersion(qemu), this.platform, hostArch);
+    // Only Apple Silicon has a minimum QEMU version; elsewhere skip the extra process.
+    const needsVersion = this.platform === 'darwin' && hostArch === 'aarch64';
+    const versionProblem = needsVersion && checkQemuVersion(await qemuVersion(qemu), this.platform, hostArch);
     if (versionProblem) throw new EnvironmentError(versionProblem);
     const decision = chooseAccelerator({
       platform: this.platform,
@@ -198,8 +200,18 @@ export class VmBuilder {
         owned.set(pid, dir);
         void child.then((r) => (exited = { code: r.exitCode ?? null, signal: r.signal ?? null }));
         mark('qemuSpawned');
-        await sleep(30);
-        await waitAlive(() => exited, 150);
+        // Until the first console byte QEMU may still fail its set-up (a taken port among others): watch
+        // for that without a fixed delay, since the console is what we wait for next anyway.
+        const setupDeadline = performance.now() + 10_000;
+        while (
+          !exited &&
+          consoleLog.bytes === 0 &&
+          performance.now() < setupDeadline &&
+          !this.signal?.aborted
+        ) {
+          await sleep(10);
+          await consoleLog.poll();
+        }
         if (exited) {
           const err = await readFile(join(dir, 'qemu.err'), 'utf8').catch(() => '');
           if (/Could not set up host forwarding rule/.test(err) && attempt < 3) {
@@ -307,11 +319,6 @@ export class VmBuilder {
 
 function describeExit(e: { code: number | null; signal: string | null }): string {
   return e.signal ? `signal ${e.signal}` : `exit code ${e.code}`;
-}
-
-async function waitAlive(exited: () => unknown, ms: number) {
-  const until = performance.now() + ms;
-  while (!exited() && performance.now() < until) await sleep(10);
 }
 
 /** True once the forwarded port answers with an SSH banner (slirp accepts before the guest listens). */
