@@ -18,7 +18,7 @@ async function aptMissing(packages) {
 }
 
 async function setupApt() {
-  const wanted = [...APT_RUNTIME, ...(wantTest ? APT_TEST : [])];
+  const wanted = [...new Set([...APT_RUNTIME, ...(wantTest ? APT_TEST : [])])];
   const missing = await aptMissing(wanted);
   if (missing.length === 0) {
     echo(`setup: system packages already installed: ${wanted.join(', ')}`);

@@ -115,7 +115,21 @@ export class VmBuilder {
   async boot(): Promise<StartedVm> {
     const t0 = performance.now();
     const phases: Record<string, number> = {};
-    const mark = (name: string) => (phases[name] ??= Math.round(performance.now() - t0));
+    const PHASE_TEXT: Record<string, string> = {
+      qemuSpawned: 'QEMU started',
+      firstConsoleByte: 'firmware done, kernel booting',
+      kernelToInit: 'kernel done, /init running',
+      guestReady: 'guest ready',
+      sshBanner: 'SSH server answering',
+      firstCommand: 'logged in',
+    };
+    // Progress: one plain line per boot phase as it happens, fine on a terminal and in CI logs alike.
+    const mark = (name: string) => {
+      if (phases[name] !== undefined) return;
+      phases[name] = Math.round(performance.now() - t0);
+      if (name !== 'firstCommand')
+        this.log(`vm: ${PHASE_TEXT[name] ?? name} (${(phases[name] / 1000).toFixed(2)} s)`);
+    };
     const guestArch = this.image.manifest.arch as Arch;
     const root = runtimeDir();
     for (const c of await cleanupStale(root))
