@@ -71,7 +71,16 @@ function sameKernelVerdict(target: TargetReport, s: ScenarioResult): string {
   const text = same
     ? `Yes: the container runs on ${where}. It is a process with its own view, not a machine.`
     : 'No: the two sides report different kernels.';
-  return `<p class="verdict ${same ? 'yes' : 'no'}"><strong>Same kernel inside and outside?</strong> ${e(text)}</p>`;
+  let html = `<p class="verdict ${same ? 'yes' : 'no'}"><strong>Same kernel inside and outside?</strong> ${e(text)}</p>`;
+  const hostKernel = kernelText(target.host?.kernel);
+  if (target.kind === 'vm' && hostKernel) {
+    const vmIsHost = hostKernel === outside;
+    const t = vmIsHost
+      ? "Yes: the VM reports the real host's kernel."
+      : `No: QEMU boots a Linux kernel of its own; the real host (${target.host!.os}) runs another.`;
+    html += `\n<p class="verdict"><strong>Is the VM's kernel the real host's?</strong> ${e(t)}</p>`;
+  }
+  return html;
 }
 
 function comparison(target: TargetReport, s: ScenarioResult): string {
@@ -90,7 +99,9 @@ ${row(
   ls.map((l) => kernelText(l.kernel)),
 )}
 ${row(
-  'PID of the isolated process',
+  target.kind === 'vm'
+    ? 'PID of the isolated process (on the real host: of QEMU)'
+    : 'PID of the isolated process',
   ls.map((l) => l.pid),
 )}
 ${row(
