@@ -119,6 +119,43 @@ describe('nslab scenario', () => {
   );
 });
 
+describe('scenario timeouts', () => {
+  it.runIf(isRoot)(
+    'a scenario that does not finish is stopped at --timeout: error "timeout", nothing left running',
+    async () => {
+      const nap = String(1000 + Math.floor(Math.random() * 500));
+      const scenarios = join(dir, 'hang-scenarios');
+      mkdirSync(scenarios, { recursive: true });
+      writeFileSync(
+        join(scenarios, 'hang.yaml'),
+        `name: hang\ntitle: t\nquestion: q\nisolate: { namespaces: [pid] }\nobserve:\n  inside: [pid, { name: nap, run: [sleep, "${nap}"] }]\n`,
+      );
+      const r = await nslab([
+        'scenario',
+        'hang',
+        '--scenarios-dir',
+        scenarios,
+        '--timeout',
+        '1',
+        '--json',
+        '--report-dir',
+        'to',
+      ]);
+      expect(r.exitCode).toBe(1);
+      const result = JSON.parse(String(r.stdout)).targets[0].scenarios[0];
+      expect(result).toMatchObject({ status: 'error', reason: 'timeout' });
+      expect(result.detail).toMatch(/did not finish within 1 s/);
+      expect((await execa('pgrep', ['-f', `sleep ${nap}`], { reject: false })).stdout).toBe('');
+    },
+  );
+
+  it('--timeout must be a positive number (exit 2)', async () => {
+    const r = await nslab(['scenario', 'pid-ns', '--timeout', 'soon']);
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toContain('--timeout "soon" is not a positive number of seconds');
+  });
+});
+
 describe('nslab list and --help', () => {
   it('list: one line per scenario', async () => {
     const r = await nslab(['list']);
@@ -129,7 +166,18 @@ describe('nslab list and --help', () => {
   it('scenario --help tells the options that exist', async () => {
     const r = await nslab(['scenario', '--help']);
     expect(r.exitCode).toBe(0);
-    for (const option of ['--target', '--json', '--report-dir', '--scenarios-dir', '--keep'])
+    for (const option of [
+      '--target',
+      '--json',
+      '--report-dir',
+      '--scenarios-dir',
+      '--keep',
+      '--timeout',
+      '--accel',
+      '--arch',
+      '--qemu',
+      '--image',
+    ])
       expect(String(r.stdout)).toContain(option);
   });
 

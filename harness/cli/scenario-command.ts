@@ -24,6 +24,7 @@ export function defaultTarget(platform: NodeJS.Platform = process.platform): Tar
 
 interface ScenarioOptions extends VmCliOptions {
   target: TargetChoice;
+  timeout: string;
   json?: boolean;
   reportDir: string;
   scenariosDir: string;
@@ -67,8 +68,15 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
     .option('--json', "print the run's report JSON on stdout and nothing else there")
     .option('--report-dir <dir>', 'where reports are written', 'reports')
     .option('--scenarios-dir <dir>', 'where scenario files are read from', DEFAULT_SCENARIOS_DIR)
+    .option('--timeout <seconds>', 'how long one scenario may run before it is stopped', '60')
     .option('--keep', 'vm: leave the VM running afterwards, for inspection (nslab vm down stops it)');
   addVmOptions(scenario).action(async (name: string, options: ScenarioOptions) => {
+    const timeout = Number(options.timeout);
+    if (!Number.isFinite(timeout) || timeout <= 0) {
+      throw new UsageError(
+        `--timeout ${JSON.stringify(options.timeout)} is not a positive number of seconds`,
+      );
+    }
     const scenarios = pick(await loadScenarioDir(options.scenariosDir), name);
     const targets: Target[] = [];
     if (options.target === 'native' || options.target === 'all') targets.push(new NativeTarget());
@@ -91,6 +99,7 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
         targets,
         argv: process.argv.slice(2),
         signal: abort.signal,
+        scenarioTimeoutMs: timeout * 1000,
         onEvent: progressPrinter(),
       });
       const written = await writeReport(report, resolve(options.reportDir));

@@ -18,6 +18,8 @@ export interface RunOptions {
   targets: Target[];
   argv?: string[];
   signal?: AbortSignal;
+  /** Per scenario; default DEFAULT_SCENARIO_TIMEOUT_MS. */
+  scenarioTimeoutMs?: number;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -96,7 +98,7 @@ async function runTarget(
     for (const scenario of options.scenarios) {
       if (options.signal?.aborted) break;
       emit({ type: 'scenario-start', target: target.kind, scenario: scenario.name });
-      const result = await runScenario(scenario, target, options.signal, info);
+      const result = await runScenario(scenario, target, options.signal, info, options.scenarioTimeoutMs);
       if (options.signal?.aborted && result.status === 'error') break;
       report.scenarios.push(result);
       emit({ type: 'scenario-done', target: target.kind, result });

@@ -54,11 +54,15 @@ export function skippedResult(scenario: Scenario, skip: Skip): ScenarioResult {
 }
 
 /** Runs one scenario's probe on a prepared target and judges it against the scenario's expectations. */
+/** How long one scenario may run before it is stopped and reported as an error (timeout). */
+export const DEFAULT_SCENARIO_TIMEOUT_MS = 60_000;
+
 export async function runScenario(
   scenario: Scenario,
   target: Target,
   signal?: AbortSignal,
   info?: TargetInfo,
+  timeoutMs: number = DEFAULT_SCENARIO_TIMEOUT_MS,
 ): Promise<ScenarioResult> {
   const started = performance.now();
   const base = { name: scenario.name, title: scenario.title, question: scenario.question };
@@ -67,18 +71,28 @@ export async function runScenario(
     ...r,
     durationMs: Math.round(performance.now() - started),
   });
+  // A scenario command that never returns must not hang the run: the probe is stopped at the deadline.
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
   let run;
   try {
     run = await target.runProbe(
       PROBE_SCRIPT,
       probeArgs(scenario, { extraNamespaces: target.extraNamespaces() }),
-      signal,
+      stop,
     );
   } catch (error) {
     return done({ status: 'error', reason: 'probe-failed', detail: (error as Error).message });
   }
   if (signal?.aborted)
     return done({ status: 'error', reason: 'interrupted', detail: 'the run was interrupted' });
+  if (deadline.aborted) {
+    return done({
+      status: 'error',
+      reason: 'timeout',
+      detail: `the scenario did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped (raise it with --timeout)`,
+    });
+  }
   if (run.exitCode !== 0) {
     return done({
       status: 'error',
