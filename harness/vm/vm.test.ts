@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltImage } from '../image/manifest.ts';
@@ -114,6 +115,20 @@ describe.runIf(hasQemu)('faults, each ending with no QEMU left', () => {
     expect(performance.now() - t0).toBeLessThan(30_000);
     await v.stop();
     expect(await qemuProcessesWith(v.state.name)).toEqual([]);
+  });
+
+  it('a clean stop lets the guest power itself off', async () => {
+    const v = await new VmBuilder(image).withAccel('tcg').boot();
+    // Hold the console log open: the run folder is removed once the VM is gone.
+    const fh = await open(`${v.dir}/console.log`, 'r');
+    try {
+      await v.stop({ clean: true });
+      const text = (await fh.readFile()).toString('utf8');
+      expect(text).toMatch(/nslab: poweroff[\s\S]*reboot: Power down/);
+      expect(alive(v.pid)).toBe(false);
+    } finally {
+      await fh.close();
+    }
   });
 
   it('the forwarded port already taken: boots on another port', async () => {

@@ -445,11 +445,16 @@ export class StartedVm {
   }
 
   /**
-   * Stops the VM: QMP quit (or an ACPI power-down when asked for a clean guest shutdown), then SIGTERM, then
-   * SIGKILL, each with a bound; then removes the run folder and its keys. Safe to call twice.
+   * Stops the VM: QMP quit, then SIGTERM, then SIGKILL, each with a bound; then removes the run folder and
+   * its keys. A clean stop first asks the guest to power off (its `poweroff` over SSH, else an ACPI
+   * power-down) and gives it 15 s. Safe to call twice.
    */
   async stop(options: { clean?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
+    if (options.clean && alive(this.state.pid)) {
+      // The guest's own poweroff: /init syncs and powers off (the image has no ACPI button handler).
+      await this.exec('poweroff', { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+    }
     this.stopped = true;
     this.session?.close();
     const { pid, qmp } = this.state;
