@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Client, type ClientChannel } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 import { HostKeyMismatchError, SshCommandError } from './errors.ts';
 
 export interface SshTarget {
@@ -33,9 +33,11 @@ export class SshSession {
     this.client = client;
   }
 
-  static connect(target: SshTarget, timeoutMs = 10_000): Promise<SshSession> {
+  static async connect(target: SshTarget, timeoutMs = 10_000): Promise<SshSession> {
+    // Loaded on first use: runs that never touch a VM start ~0.1 s sooner without it.
+    const { Client: SshClient } = await import('ssh2');
     return new Promise((resolve, reject) => {
-      const client = new Client();
+      const client = new SshClient();
       let mismatch: HostKeyMismatchError | undefined;
       let settled = false;
       client.once('ready', () => {
