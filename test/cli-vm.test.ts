@@ -67,7 +67,7 @@ describe.runIf(hasQemu)('nslab scenario --target vm', () => {
     );
     let sent = false;
     child.stderr?.on('data', (d: Buffer) => {
-      if (!sent && d.toString().includes('TCG emulation is slow')) {
+      if (!sent && d.toString().includes('vm: QEMU started')) {
         sent = true;
         setTimeout(() => child.kill('SIGINT'), 500);
       }

@@ -44,6 +44,12 @@ export async function buildLinuxkitImage(
   const log = options.log ?? (() => {});
   const started = performance.now();
   const version = await execa('linuxkit', ['version'], { reject: false });
+  if (version.exitCode !== 0) {
+    throw new EnvironmentError(
+      '--builder linuxkit: the linuxkit command is not installed or does not run',
+      'install LinuxKit (https://github.com/linuxkit/linuxkit/releases, or brew install linuxkit/linuxkit/linuxkit), or use --builder debian',
+    );
+  }
   const digest = createHash('sha256')
     .update(
       JSON.stringify({

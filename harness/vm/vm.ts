@@ -115,6 +115,8 @@ export class VmBuilder {
   async boot(): Promise<StartedVm> {
     const t0 = performance.now();
     const phases: Record<string, number> = {};
+    const id = randomBytes(4).toString('hex');
+    const vmName = `nslab-${id}`;
     const PHASE_TEXT: Record<string, string> = {
       qemuSpawned: 'QEMU started',
       firstConsoleByte: 'firmware done, kernel booting',
@@ -127,8 +129,8 @@ export class VmBuilder {
     const mark = (name: string) => {
       if (phases[name] !== undefined) return;
       phases[name] = Math.round(performance.now() - t0);
-      if (name !== 'firstCommand')
-        this.log(`vm: ${PHASE_TEXT[name] ?? name} (${(phases[name] / 1000).toFixed(2)} s)`);
+      const what = name === 'qemuSpawned' ? `QEMU started as ${vmName}` : (PHASE_TEXT[name] ?? name);
+      if (name !== 'firstCommand') this.log(`vm: ${what} (${(phases[name] / 1000).toFixed(2)} s)`);
     };
     const guestArch = this.image.manifest.arch as Arch;
     const root = runtimeDir();
@@ -155,8 +157,7 @@ export class VmBuilder {
         `vm: no hardware acceleration (${decision.reason}); TCG emulation is slow, expect seconds, not milliseconds`,
       );
 
-    const id = randomBytes(4).toString('hex');
-    const name = `nslab-${id}`;
+    const name = vmName;
     const dir = join(root, `vm-${id}`);
     await mkdir(dir, { mode: 0o700 });
     await writeFile(join(dir, 'owner'), String(process.pid));
