@@ -61,6 +61,8 @@ const MODULES = [
   'virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci',
   'failover', 'net_failover', 'virtio_net', 'virtio-rng', 'virtio_console',
 ]; // prettier-ignore
+/** aarch64 `virt` also has virtio-mmio transports. */
+const MODULES_AARCH64 = ['virtio_mmio'];
 
 export interface DebianBuildOptions {
   arch: Arch;
@@ -73,7 +75,7 @@ export interface DebianBuildOptions {
 async function builderFingerprint(): Promise<string> {
   const hash = createHash('sha256').update(String(BUILDER_VERSION));
   hash.update(await readFile(GUEST_INIT)).update(await readFile(GUEST_UDHCPC));
-  hash.update(JSON.stringify({ PACKAGES, BINARIES, MODULES }));
+  hash.update(JSON.stringify({ PACKAGES, BINARIES, MODULES, MODULES_AARCH64 }));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -362,7 +364,7 @@ async function initramfsEntries(
   const modRoot = join(kernelRoot, 'lib', 'modules', kernelVersion, 'kernel');
   const all = await listFiles(modRoot);
   let n = 0;
-  for (const m of MODULES) {
+  for (const m of [...MODULES, ...(arch === 'aarch64' ? MODULES_AARCH64 : [])]) {
     const file = all.find((f) => basename(f) === `${m}.ko`);
     if (!file) continue; // built into this kernel
     entries.push({
