@@ -3,6 +3,7 @@ import { ACCELS, chooseAccelerator, cpuModel, type Accel, type AccelProbes } fro
 import { qemuArgv } from './qemu-argv.ts';
 import { checkQemuVersion, parseQemuVersion, qemuBinaryName, qemuSearchDirs } from './qemu-binary.ts';
 import { ARCHES } from '../image/arch.ts';
+import { commandLineSource, looksLikeOurQemu, stopPlan } from './cleanup.ts';
 
 const PLATFORMS = ['linux', 'darwin', 'win32'] as const;
 const NONE: AccelProbes = { kvm: false, hvf: false, whpx: false };
@@ -135,5 +136,50 @@ describe('finding QEMU', () => {
     expect(checkQemuVersion([8, 2, 0], 'darwin', 'aarch64')).toMatch(/8\.2\.1 or newer/);
     expect(checkQemuVersion([8, 2, 1], 'darwin', 'aarch64')).toBeUndefined();
     expect(checkQemuVersion([7, 2, 19], 'linux', 'x86_64')).toBeUndefined();
+  });
+});
+
+describe('cleanup decisions, per host', () => {
+  it('stop: QMP, then signals with bounds; Windows has no separate SIGTERM step', () => {
+    expect(stopPlan('linux', false).map((s) => (s.do === 'qmp' ? s.command : s.signal))).toEqual([
+      'quit',
+      'SIGTERM',
+      'SIGKILL',
+    ]);
+    expect(stopPlan('darwin', true).map((s) => (s.do === 'qmp' ? s.command : s.signal))).toEqual([
+      'system_powerdown',
+      'SIGTERM',
+      'SIGKILL',
+    ]);
+    expect(stopPlan('win32', false).map((s) => (s.do === 'qmp' ? s.command : s.signal))).toEqual([
+      'quit',
+      'SIGKILL',
+    ]);
+    for (const p of PLATFORMS) for (const s of stopPlan(p, true)) expect(s.waitMs).toBeGreaterThan(0);
+  });
+
+  it('reads a command line from /proc, ps or CIM', () => {
+    expect(commandLineSource('linux', 42)).toEqual({ file: '/proc/42/cmdline' });
+    expect(commandLineSource('darwin', 42)).toEqual({ argv: ['ps', '-p', '42', '-o', 'command='] });
+    expect(JSON.stringify(commandLineSource('win32', 42))).toContain('ProcessId=42');
+  });
+
+  it('recognises only the QEMU started under that name (a reused PID is left alone)', () => {
+    const argv = ['/usr/bin/qemu-system-x86_64', '-name', 'nslab-ab12', '-m', '512'];
+    expect(looksLikeOurQemu(argv, 'nslab-ab12')).toBe(true);
+    expect(looksLikeOurQemu(argv, 'nslab-ffff')).toBe(false);
+    expect(looksLikeOurQemu(['/usr/bin/vim', '-name', 'nslab-ab12'], 'nslab-ab12')).toBe(false);
+    expect(
+      looksLikeOurQemu('/opt/homebrew/bin/qemu-system-aarch64 -name nslab-ab12 -machine virt', 'nslab-ab12'),
+    ).toBe(true);
+    expect(
+      looksLikeOurQemu(
+        '"C:\\\\Program Files\\\\qemu\\\\qemu-system-x86_64.exe" -name "nslab-ab12"',
+        'nslab-ab12',
+      ),
+    ).toBe(true);
+    expect(looksLikeOurQemu('/opt/homebrew/bin/qemu-system-aarch64 -name nslab-ab123', 'nslab-ab12')).toBe(
+      false,
+    );
   });
 });

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { commandLineSource, looksLikeOurQemu } from './cleanup.ts';
 import type { Accel } from './accel.ts';
 import type { QmpAddress } from './qmp.ts';
 
@@ -54,12 +56,16 @@ export function alive(pid: number): boolean {
 }
 
 /** True when `pid` is a QEMU started by nslab under this name: a reused PID is never killed by mistake. */
-export function isOurQemu(pid: number, name: string): boolean {
+export function isOurQemu(pid: number, name: string, platform: NodeJS.Platform = process.platform): boolean {
   if (!alive(pid)) return false;
-  const cmdline = `/proc/${pid}/cmdline`;
-  if (!existsSync(cmdline)) return process.platform !== 'linux'; // elsewhere the pidfile and the name are all we have
-  const argv = readFileSync(cmdline, 'utf8').split('\0');
-  return /qemu-system/.test(argv[0] ?? '') && argv.includes(name);
+  const source = commandLineSource(platform, pid);
+  try {
+    if ('file' in source) return looksLikeOurQemu(readFileSync(source.file, 'utf8').split('\0'), name);
+    const out = execFileSync(source.argv[0]!, source.argv.slice(1), { encoding: 'utf8', timeout: 5000 });
+    return looksLikeOurQemu(out, name);
+  } catch {
+    return false;
+  }
 }
 
 /** The run folders of VMs in the runtime folder. */

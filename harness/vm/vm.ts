@@ -16,6 +16,7 @@ import { freePort } from './port.ts';
 import { qemuArgv } from './qemu-argv.ts';
 import { checkQemuVersion, findQemu, qemuVersion } from './qemu-binary.ts';
 import { qmpCommand, type QmpAddress } from './qmp.ts';
+import { stopPlan } from './cleanup.ts';
 import { runtimeDir } from './runtime-dir.ts';
 import { alive, cleanupStale, isOurQemu, readState, writeState, type VmState } from './state.ts';
 
@@ -466,19 +467,14 @@ export class StartedVm {
     };
     try {
       if (isOurQemu(pid, this.state.name)) {
-        let done = false;
-        try {
-          await qmpCommand(qmp, options.clean ? 'system_powerdown' : 'quit', 2000);
-          done = await gone(options.clean ? 15_000 : 2000);
-        } catch {
-          // QMP unreachable: fall through to signals
-        }
-        if (!done) {
-          process.kill(pid, 'SIGTERM');
-          if (!(await gone(2000))) {
-            process.kill(pid, 'SIGKILL');
-            await gone(2000);
+        for (const step of stopPlan(process.platform, options.clean ?? false)) {
+          try {
+            if (step.do === 'qmp') await qmpCommand(qmp, step.command, 2000);
+            else process.kill(pid, step.signal);
+          } catch {
+            // QMP unreachable or the process already gone: the next step (or the check) decides
           }
+          if (await gone(step.waitMs)) break;
         }
       }
     } finally {
