@@ -1,3 +1,4 @@
+import { tail } from '../util/text.ts';
 import { checkExpectations, type ExpectationResult } from './expect.ts';
 import { buildObservations, isolationFailure, type Observations } from './observations.ts';
 import { parseProbeOutput, probeArgs, PROBE_SCRIPT } from './probe.ts';
@@ -38,8 +39,6 @@ export interface ScenarioResult {
   observations?: Observations;
   expectations?: ExpectationResult[];
 }
-
-const tail = (text: string, lines = 12) => text.trimEnd().split('\n').slice(-lines).join('\n');
 
 export function skippedResult(scenario: Scenario, skip: Skip): ScenarioResult {
   return {

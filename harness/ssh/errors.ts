@@ -1,6 +1,6 @@
 import { NslabError, ExitCode } from '../errors.ts';
 
-export const tail = (text: string, lines = 10) => text.trimEnd().split('\n').slice(-lines).join('\n');
+import { tail } from '../util/text.ts';
 
 /** A remote command that did not succeed, with what it was, how it ended, its output's tail and how long it took. */
 export class SshCommandError extends NslabError {

@@ -91,10 +91,19 @@ const signalNumber = (name: string | undefined) =>
   name ? os.constants.signals[name as NodeJS.Signals] : undefined;
 
 /** `uname -a` where there is one; on Windows the same facts from Node. */
-export async function hostUname(platform: NodeJS.Platform = process.platform): Promise<string> {
-  if (platform !== 'win32') {
-    const r = await execa('uname', ['-a'], { reject: false });
-    if (r.exitCode === 0) return r.stdout.trim();
+export function hostUname(platform: NodeJS.Platform = process.platform): Promise<string> {
+  // Asked for by several layers of one run (native target, vm target, the report): one process is enough.
+  let answer = unameCache.get(platform);
+  if (!answer) {
+    answer = (async () => {
+      if (platform !== 'win32') {
+        const r = await execa('uname', ['-a'], { reject: false });
+        if (r.exitCode === 0) return r.stdout.trim();
+      }
+      return `${os.type()} ${os.hostname()} ${os.release()} ${os.version()} ${os.machine()}`;
+    })();
+    unameCache.set(platform, answer);
   }
-  return `${os.type()} ${os.hostname()} ${os.release()} ${os.version()} ${os.machine()}`;
+  return answer;
 }
+const unameCache = new Map<string, Promise<string>>();

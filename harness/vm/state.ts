@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { alive } from '../util/process.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { commandLineSource, looksLikeOurQemu } from './cleanup.ts';
 import type { Accel } from './accel.ts';
@@ -40,20 +41,7 @@ export async function readState(dir: string): Promise<VmState | undefined> {
   }
 }
 
-/** The process exists and is not a zombie (a QEMU that died but was not reaped yet is dead to us). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
+export { alive };
 
 /** True when `pid` is a QEMU started by nslab under this name: a reused PID is never killed by mistake. */
 export function isOurQemu(pid: number, name: string, platform: NodeJS.Platform = process.platform): boolean {

@@ -17,6 +17,7 @@ import { qemuArgv } from './qemu-argv.ts';
 import { checkQemuVersion, findQemu, qemuVersion } from './qemu-binary.ts';
 import { qmpCommand, type QmpAddress } from './qmp.ts';
 import { stopPlan } from './cleanup.ts';
+import { sleep } from '../util/process.ts';
 import { runtimeDir } from './runtime-dir.ts';
 import { alive, cleanupStale, isOurQemu, readState, writeState, type VmState } from './state.ts';
 
@@ -37,8 +38,6 @@ export class InterruptedError extends NslabError {
 
 /** Generous under TCG, tight with a hardware accelerator; --boot-timeout overrides. */
 export const defaultBootTimeoutMs = (accel: Accel) => (accel === 'tcg' ? 120_000 : 30_000);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** VMs this process started and must not leave behind, even on a crash. */
 const owned = new Map<number, string>();
