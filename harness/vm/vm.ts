@@ -36,6 +36,16 @@ export class InterruptedError extends NslabError {
   }
 }
 
+/** What each boot phase means, for the progress lines. */
+const PHASE_TEXT: Record<string, string> = {
+  qemuSpawned: 'QEMU started',
+  firstConsoleByte: 'firmware done, kernel booting',
+  kernelToInit: 'kernel done, /init running',
+  guestReady: 'guest ready',
+  sshBanner: 'SSH server answering',
+  firstCommand: 'logged in',
+};
+
 /** Generous under TCG, tight with a hardware accelerator; --boot-timeout overrides. */
 export const defaultBootTimeoutMs = (accel: Accel) => (accel === 'tcg' ? 120_000 : 30_000);
 
@@ -116,21 +126,13 @@ export class VmBuilder {
     const t0 = performance.now();
     const phases: Record<string, number> = {};
     const id = randomBytes(4).toString('hex');
-    const vmName = `nslab-${id}`;
-    const PHASE_TEXT: Record<string, string> = {
-      qemuSpawned: 'QEMU started',
-      firstConsoleByte: 'firmware done, kernel booting',
-      kernelToInit: 'kernel done, /init running',
-      guestReady: 'guest ready',
-      sshBanner: 'SSH server answering',
-      firstCommand: 'logged in',
-    };
+    const name = `nslab-${id}`;
     // Progress: one plain line per boot phase as it happens, fine on a terminal and in CI logs alike.
-    const mark = (name: string) => {
-      if (phases[name] !== undefined) return;
-      phases[name] = Math.round(performance.now() - t0);
-      const what = name === 'qemuSpawned' ? `QEMU started as ${vmName}` : (PHASE_TEXT[name] ?? name);
-      if (name !== 'firstCommand') this.log(`vm: ${what} (${(phases[name] / 1000).toFixed(2)} s)`);
+    const mark = (phase: string) => {
+      if (phases[phase] !== undefined) return;
+      phases[phase] = Math.round(performance.now() - t0);
+      const what = phase === 'qemuSpawned' ? `QEMU started as ${name}` : (PHASE_TEXT[phase] ?? phase);
+      if (phase !== 'firstCommand') this.log(`vm: ${what} (${(phases[phase] / 1000).toFixed(2)} s)`);
     };
     const guestArch = this.image.manifest.arch as Arch;
     const root = runtimeDir();
@@ -157,7 +159,6 @@ export class VmBuilder {
         `vm: no hardware acceleration (${decision.reason}); TCG emulation is slow, expect seconds, not milliseconds`,
       );
 
-    const name = vmName;
     const dir = join(root, `vm-${id}`);
     await mkdir(dir, { mode: 0o700 });
     await writeFile(join(dir, 'owner'), String(process.pid));
