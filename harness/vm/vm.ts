@@ -178,8 +178,12 @@ export class VmBuilder {
     let pid = 0;
     let sshPort = 0;
     let exited: { code: number | null; signal: string | null } | undefined;
+    // A failed or interrupted boot: QEMU goes at once, and boot() rejects only once it is really gone.
     const stopNow = async () => {
-      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      if (pid && alive(pid)) {
+        process.kill(pid, 'SIGKILL');
+        for (let i = 0; i < 100 && alive(pid); i++) await sleep(20);
+      }
       owned.delete(pid);
       await rm(dir, { recursive: true, force: true });
     };
