@@ -5,6 +5,7 @@ const qemuForHost = process.arch === 'arm64' ? 'qemu-system-arm' : 'qemu-system-
 export const APT_RUNTIME = [
   'util-linux', // unshare and nsenter for the native target
   'procps', // ps inside and outside the namespace
+  'iproute2', // ip, for the net-ns scenario
   qemuForHost, // the vm target boots the image with QEMU
   'ca-certificates', // the debian image builder fetches packages from the Debian mirror the first time
 ];

@@ -111,9 +111,14 @@ describe.runIf(hasQemu)('nslab scenario --target vm', () => {
     expect(ex.exitCode).toBe(4);
     expect(String(ex.stdout)).toBe("it's $(not) run");
     expect(String((await nslab(['vm', 'status'])).stdout)).toMatch(/nslab-\w+ +pid \d+ +x86_64 +tcg .* kept/);
-    const sc = await nslab(['scenario', 'pid-ns', '--target', 'vm', '--json', '--report-dir', 'kept']);
-    expect(sc.exitCode).toBe(0);
-    expect(JSON.parse(String(sc.stdout)).targets[0].host.reusedVm).toBe(true);
+    // Every shipped scenario, inside the kept VM.
+    const sc = await nslab(['scenario', 'all', '--target', 'vm', '--json', '--report-dir', 'kept']);
+    expect(sc.exitCode, String(sc.stderr)).toBe(0);
+    const report = JSON.parse(String(sc.stdout));
+    expect(report.targets[0].host.reusedVm).toBe(true);
+    expect(
+      report.targets[0].scenarios.map((s: { name: string; status: string }) => `${s.name}:${s.status}`),
+    ).toEqual(['net-ns:pass', 'pid-ns:pass', 'uts-ns:pass']);
     expect(await qemuProcessesWith(runtime)).toHaveLength(1);
     const down = await nslab(['vm', 'down']);
     expect(String(down.stdout)).toMatch(/stopped nslab-/);
