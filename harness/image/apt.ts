@@ -67,15 +67,30 @@ export class AptCache {
   }
 
   /** The candidate version of each package; one apt-cache call, memoised by the lists' fingerprint. */
-  async resolve(names: readonly string[]): Promise<Record<string, string>> {
-    const memo = join(this.root, 'resolved.json');
-    const key = `${await this.listsFingerprint()}:${[...names].sort().join(',')}`;
+  /**
+   * An apt-cache answer kept in `file` for as long as the package lists (and `what`) stay the same: apt-cache
+   * costs ~0.7 s a call, and a cache hit must cost almost nothing.
+   */
+  private async memoised<T>(file: string, what: string, compute: () => Promise<T>): Promise<T> {
+    const path = join(this.root, file);
+    const key = `2:${await this.listsFingerprint()}:${what}`; // 2: the memo's own format
     try {
-      const saved = JSON.parse(await readFile(memo, 'utf8'));
-      if (saved.key === key) return saved.versions;
+      const saved = JSON.parse(await readFile(path, 'utf8'));
+      if (saved.key === key) return saved.value as T;
     } catch {
       // no memo yet
     }
+    const value = await compute();
+    await writeFileAtomic(path, JSON.stringify({ key, value }));
+    return value;
+  }
+
+  /** The candidate version of each package, from one apt-cache call. */
+  resolve(names: readonly string[]): Promise<Record<string, string>> {
+    return this.memoised('resolved.json', [...names].sort().join(','), () => this.policy(names));
+  }
+
+  private async policy(names: readonly string[]): Promise<Record<string, string>> {
     const r = await execa('apt-cache', [...this.options, 'policy', ...names], { reject: false });
     const versions: Record<string, string> = {};
     let current = '';
@@ -92,14 +107,15 @@ export class AptCache {
         'check the Debian release (bookworm package names), or refresh the lists with --refresh',
       );
     }
-    await writeFileAtomic(memo, JSON.stringify({ key, versions }));
     return versions;
   }
 
   /** What a metapackage such as linux-image-cloud-amd64 points at. */
-  async dependsOf(name: string): Promise<string[]> {
-    const r = await execa('apt-cache', [...this.options, 'depends', name], { reject: false });
-    return [...r.stdout.matchAll(/^\s+Depends: (\S+)/gm)].map((m) => m[1]!);
+  dependsOf(name: string): Promise<string[]> {
+    return this.memoised(`depends-${name}.json`, name, async () => {
+      const r = await execa('apt-cache', [...this.options, 'depends', name], { reject: false });
+      return [...r.stdout.matchAll(/^\s+Depends: (\S+)/gm)].map((m) => m[1]!);
+    });
   }
 
   /** Path of each package's .deb in the cache, downloading only the ones that are missing. */

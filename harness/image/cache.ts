@@ -31,25 +31,42 @@ export const vmlinuxName = (name = IMAGE_NAME) => `${name}-vmlinux`;
  * Reads an image folder and checks every file against the digests in its manifest.
  * Throws with what is wrong: a missing file, or a size or digest that does not match.
  */
-export async function openImageDir(dir: string, cacheHit = true): Promise<BuiltImage> {
-  let manifest: ImageManifest;
+async function readManifest(dir: string): Promise<ImageManifest> {
   try {
-    manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+    return JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
   } catch (error) {
     throw new EnvironmentError(`${dir}: no readable manifest.json (${(error as Error).message})`);
   }
+}
+
+function imageFiles(manifest: ImageManifest): ImageFile[] {
   const files = [manifest.files.kernel, manifest.files.initrd, manifest.files.cmdline];
   if (manifest.files.vmlinux) files.push(manifest.files.vmlinux);
-  // Hashing ~80 MB on every run costs ~0.2 s: a full check runs when any file's size, mtime or inode
-  // changed since the last one that passed (a stamp beside the files), so damage is still caught.
-  const stats = files.map((f) => {
-    const path = join(dir, f.name);
-    if (!existsSync(path)) throw new EnvironmentError(`${dir}: ${f.name} is missing`);
-    const st = statSync(path);
-    return `${f.name}:${f.sha256}:${st.size}:${st.mtimeMs}:${st.ino}`;
-  });
-  const stampFile = join(dir, '.verified');
-  const stamp = stats.join('\n');
+  return files;
+}
+
+/**
+ * Hashing ~80 MB on every run costs ~0.2 s: a full check runs only when some file's size, mtime or inode
+ * changed since the last check that passed, recorded in this stamp beside the files. Damage is still caught.
+ */
+function verifiedStamp(dir: string, files: ImageFile[]): string {
+  return files
+    .map((f) => {
+      const path = join(dir, f.name);
+      if (!existsSync(path)) throw new EnvironmentError(`${dir}: ${f.name} is missing`);
+      const st = statSync(path);
+      return `${f.name}:${f.sha256}:${st.size}:${st.mtimeMs}:${st.ino}`;
+    })
+    .join('\n');
+}
+
+const STAMP = '.verified';
+
+export async function openImageDir(dir: string, cacheHit = true): Promise<BuiltImage> {
+  const manifest = await readManifest(dir);
+  const files = imageFiles(manifest);
+  const stampFile = join(dir, STAMP);
+  const stamp = verifiedStamp(dir, files);
   if ((await readFile(stampFile, 'utf8').catch(() => '')) !== stamp) {
     for (const f of files) {
       const actual = await describeFile(dir, f.name);
@@ -94,6 +111,8 @@ export async function commitImage(tmpDir: string, cacheRoot: string, digest: str
   const dir = join(cacheRoot, digest);
   await rm(dir, { recursive: true, force: true });
   await rename(tmpDir, dir);
+  // The builder hashed these files for the manifest a moment ago: mark them checked, not hashed twice.
+  await writeFileAtomic(join(dir, STAMP), verifiedStamp(dir, imageFiles(await readManifest(dir))));
   return dir;
 }
 

@@ -221,20 +221,8 @@ async function buildLocked(
 }
 
 async function resolveWithKernel(apt: AptCache, kernelMeta: string) {
-  const memo = join(apt.root, 'kernel.json');
-  const fp = await apt.listsFingerprint();
-  let kernelPackage: string | undefined;
-  try {
-    const saved = JSON.parse(await readFile(memo, 'utf8'));
-    if (saved.fp === fp) kernelPackage = saved.kernelPackage;
-  } catch {
-    // first time
-  }
-  if (!kernelPackage) {
-    kernelPackage = (await apt.dependsOf(kernelMeta)).find((d) => d.startsWith('linux-image-'));
-    if (!kernelPackage) throw new EnvironmentError(`cannot tell which kernel ${kernelMeta} stands for`);
-    await writeFile(memo, JSON.stringify({ fp, kernelPackage }));
-  }
+  const kernelPackage = (await apt.dependsOf(kernelMeta)).find((d) => d.startsWith('linux-image-'));
+  if (!kernelPackage) throw new EnvironmentError(`cannot tell which kernel ${kernelMeta} stands for`);
   const versions = await apt.resolve([...PACKAGES, kernelPackage]);
   return { kernelPackage, versions };
 }
@@ -245,12 +233,15 @@ function dedupe(entries: CpioEntry[]): CpioEntry[] {
   return entries.filter((e, i) => last.get(e.path.replace(/^\/+/, '')) === i || e.type === 'dir');
 }
 
-/** Finds a file by relative path in the unpacked packages; returns it and its package's root. */
-async function findIn(staging: string, rels: string[]): Promise<{ path: string; root: string } | undefined> {
-  for (const pkg of await readdir(staging)) {
+/**
+ * Finds a file by relative path in the unpacked packages (`roots`); returns it and its package's root. A
+ * symlink counts even when its target is absolute, and so only resolvable inside its package.
+ */
+async function findIn(roots: string[], rels: string[]): Promise<{ path: string; root: string } | undefined> {
+  for (const root of roots) {
     for (const rel of rels) {
-      const p = join(staging, pkg, rel);
-      if (existsSync(p)) return { path: p, root: join(staging, pkg) };
+      const p = join(root, rel);
+      if (existsSync(p) || (await readlink(p).catch(() => undefined))) return { path: p, root };
     }
   }
   return undefined;
@@ -308,9 +299,10 @@ async function initramfsEntries(
   const libs = new Map<string, Buffer>();
   const wantLibs = new Set<string>();
   const libDirs = [`lib/${facts.triplet}`, `usr/lib/${facts.triplet}`];
+  const roots = (await readdir(staging)).map((pkg) => join(staging, pkg));
   for (const b of BINARIES) {
     const src = await findIn(
-      staging,
+      roots,
       ['bin', 'sbin', 'usr/bin', 'usr/sbin'].map((d) => `${d}/${b.name}`),
     );
     if (!src) throw new EnvironmentError(`no ${b.name} binary in the unpacked packages`);
@@ -326,21 +318,15 @@ async function initramfsEntries(
   while (queue.length > 0) {
     const soname = queue.shift()!;
     if (libs.has(soname)) continue;
-    let found: Buffer | undefined;
-    for (const pkg of await readdir(staging)) {
-      for (const d of libDirs) {
-        const p = join(staging, pkg, d, soname);
-        if (existsSync(p) || (await readlink(p).catch(() => undefined))) {
-          found = await readResolved(p, join(staging, pkg));
-          break;
-        }
-      }
-      if (found) break;
-    }
-    if (!found)
+    const src = await findIn(
+      roots,
+      libDirs.map((d) => `${d}/${soname}`),
+    );
+    if (!src)
       throw new EnvironmentError(
         `no package provides ${soname} for ${arch}; add it to the debian builder's package list`,
       );
+    const found = await readResolved(src.path, src.root);
     libs.set(soname, found);
     readElfDeps(found)?.needed.forEach((n) => queue.push(n));
   }
@@ -349,7 +335,7 @@ async function initramfsEntries(
   // The dynamic loader, where binaries look for it.
   const loaderName = posix.basename(facts.loader);
   const loaderSrc = await findIn(
-    staging,
+    roots,
     libDirs.map((d) => `${d}/${loaderName}`),
   );
   if (!loaderSrc) throw new EnvironmentError(`no ${loaderName} in libc6`);
