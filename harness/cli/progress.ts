@@ -15,8 +15,10 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
       case 'target-ready': {
         const r = event.report;
         const ms = Math.round(performance.now() - (started.get(r.kind) ?? performance.now()));
-        if (r.status === 'skip')
-          stream.write(`nslab: ${r.kind}: SKIP ${r.reason}: ${r.detail}${r.hint ? ` (${r.hint})` : ''}\n`);
+        if (r.status === 'skip' || r.status === 'error')
+          stream.write(
+            `nslab: ${r.kind}: ${r.status.toUpperCase()} ${r.reason}: ${r.detail}${r.hint ? ` (${r.hint})` : ''}\n`,
+          );
         else stream.write(`nslab: ${r.kind} ready in ${ms} ms${r.access ? ` (access: ${r.access})` : ''}\n`);
         break;
       }

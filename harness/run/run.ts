@@ -66,7 +66,7 @@ async function runTarget(
       prepared = await target.prepare(options.signal);
     } catch (error) {
       const e = error as Error & { hint?: string };
-      return {
+      const failed: TargetReport = {
         kind: target.kind,
         uname: '',
         os: '',
@@ -79,6 +79,8 @@ async function runTarget(
           status: 'error' as const,
         })),
       };
+      emit({ type: 'target-ready', report: failed });
+      return failed;
     }
     const { info, skip } = prepared;
     if (skip) {

@@ -36,6 +36,8 @@ export interface TargetInfo {
     qemuPid?: number;
     accelerator?: string;
     acceleratorReason?: string;
+    /** The hardware accelerator tried first (or remembered as failing) under --accel auto, in QEMU's words. */
+    acceleratorFailed?: { accelerator: string; message: string };
     reusedVm?: boolean;
   };
   /** Per-phase timings (ms) for targets that boot something. */

@@ -87,6 +87,9 @@ export class VmTarget implements Target {
           qemuPid: s.pid,
           accelerator: s.accel,
           acceleratorReason: s.accelReason,
+          ...(s.accelFailed
+            ? { acceleratorFailed: { accelerator: s.accelFailed.accel, message: s.accelFailed.message } }
+            : {}),
           ...(this.reused ? { reusedVm: true } : {}),
         },
         phases: { ...s.phases },

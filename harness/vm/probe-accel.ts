@@ -2,13 +2,14 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { AccelProbes } from './accel.ts';
+import { kvmDevice } from './accel-verdict.ts';
 
 /** Tries each accelerator the way it fails in practice, e.g. a /dev/kvm that exists but is not ours to open. */
 export async function probeAccelerators(platform: NodeJS.Platform, qemu?: string): Promise<AccelProbes> {
   const probes: AccelProbes = { kvm: false, hvf: false, whpx: false };
   if (platform === 'linux') {
     try {
-      const fh = await open('/dev/kvm', constants.O_RDWR);
+      const fh = await open(kvmDevice(), constants.O_RDWR);
       await fh.close();
       probes.kvm = true;
     } catch {

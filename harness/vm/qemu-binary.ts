@@ -45,9 +45,14 @@ export function parseQemuVersion(text: string): [number, number, number] | undef
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
 }
 
+/** QEMU's `--version` line (e.g. "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18)"), or ''. */
+export async function qemuVersionLine(qemu: string): Promise<string> {
+  const r = await execa(qemu, ['--version'], { reject: false, timeout: 10_000 });
+  return r.stdout.split('\n')[0]?.trim() ?? '';
+}
+
 export async function qemuVersion(qemu: string): Promise<[number, number, number] | undefined> {
-  const r = await execa(qemu, ['--version'], { reject: false });
-  return parseQemuVersion(r.stdout);
+  return parseQemuVersion(await qemuVersionLine(qemu));
 }
 
 /** QEMU before 8.2.1 cannot run aarch64 guests under HVF on recent macOS (Apple Silicon). Pure. */

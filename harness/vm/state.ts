@@ -20,6 +20,8 @@ export interface VmState {
   qmp: QmpAddress;
   accel: Accel;
   accelReason: string;
+  /** A hardware accelerator that was tried first (or remembered as failing) and why it failed. */
+  accelFailed?: { accel: Accel; message: string };
   arch: string;
   imageDir: string;
   clientKeyFile: string;

@@ -9,12 +9,20 @@ import { hostArch as detectHostArch, type Arch } from '../image/arch.ts';
 import type { BuiltImage } from '../image/manifest.ts';
 import { newBootSecrets, opensshPrivateKey, secretsOverlay } from '../image/secrets.ts';
 import { SshSession, type ExecResult } from '../ssh/index.ts';
-import { chooseAccelerator, type Accel, type AccelChoice } from './accel.ts';
+import { chooseAccelerator, cpuModel, type Accel, type AccelChoice } from './accel.ts';
+import {
+  acceleratorPlan,
+  describeAccelFailure,
+  SILENCE_BOUND_MS,
+  type AccelFailure,
+  type AccelFailureKind,
+} from './accel-trial.ts';
+import { AccelVerdicts, verdictKey, type Verdict, type VerdictKey } from './accel-verdict.ts';
 import { ConsoleLog } from './console-log.ts';
 import { probeAccelerators } from './probe-accel.ts';
 import { freePort } from './port.ts';
 import { qemuArgv } from './qemu-argv.ts';
-import { checkQemuVersion, findQemu, qemuVersion } from './qemu-binary.ts';
+import { checkQemuVersion, findQemu, qemuVersion, qemuVersionLine } from './qemu-binary.ts';
 import { qmpCommand, type QmpAddress } from './qmp.ts';
 import { stopPlan } from './cleanup.ts';
 import { sleep } from '../util/process.ts';
@@ -38,6 +46,7 @@ export class InterruptedError extends NslabError {
 
 /** What each boot phase means, for the progress lines. */
 const PHASE_TEXT: Record<string, string> = {
+  accelFailed: 'hardware accelerator abandoned',
   qemuSpawned: 'QEMU started',
   firstConsoleByte: 'firmware done, kernel booting',
   kernelToInit: 'kernel done, /init running',
@@ -79,6 +88,7 @@ export class VmBuilder {
   private signal?: AbortSignal;
   private sshPort?: number;
   private platform: NodeJS.Platform = process.platform;
+  private verdicts = new AccelVerdicts();
 
   constructor(image: BuiltImage) {
     this.image = image;
@@ -122,18 +132,14 @@ export class VmBuilder {
     return this;
   }
 
+  /** Where remembered accelerator verdicts are kept (default: the user's state folder; tests use their own). */
+  withVerdicts(verdicts: AccelVerdicts): this {
+    this.verdicts = verdicts;
+    return this;
+  }
+
   async boot(): Promise<StartedVm> {
     const t0 = performance.now();
-    const phases: Record<string, number> = {};
-    const id = randomBytes(4).toString('hex');
-    const name = `nslab-${id}`;
-    // Progress: one plain line per boot phase as it happens, fine on a terminal and in CI logs alike.
-    const mark = (phase: string) => {
-      if (phases[phase] !== undefined) return;
-      phases[phase] = Math.round(performance.now() - t0);
-      const what = phase === 'qemuSpawned' ? `QEMU started as ${name}` : (PHASE_TEXT[phase] ?? phase);
-      if (phase !== 'firstCommand') this.log(`vm: ${what} (${(phases[phase] / 1000).toFixed(2)} s)`);
-    };
     const guestArch = this.image.manifest.arch as Arch;
     const root = runtimeDir();
     for (const c of await cleanupStale(root))
@@ -154,11 +160,89 @@ export class VmBuilder {
     });
     if ('error' in decision)
       throw new EnvironmentError(decision.error, 'use --accel auto to let nslab pick what works');
+
+    // A hardware accelerator is proven by a guest that boots, not by a device that opens: under auto it
+    // gets one trial, remembered per host, and TCG takes over when it fails.
+    let key: VerdictKey | undefined;
+    let remembered: Verdict | undefined;
+    if (decision.accel !== 'tcg' && this.accel === 'auto') {
+      key = await verdictKey({
+        accel: decision.accel,
+        guestArch,
+        qemu,
+        qemuVersion: await qemuVersionLine(qemu),
+        cpu: cpuModel(decision.accel, guestArch),
+        platform: this.platform,
+      });
+      remembered = await this.verdicts.get(key);
+    }
+    const plan = acceleratorPlan(decision.accel, this.accel, remembered);
+    let failed: AccelFailure | undefined;
+    let reason = decision.reason;
+    if (remembered?.ok === false) {
+      failed = { accel: decision.accel, kind: 'exited', message: remembered.failure ?? 'it failed' };
+      reason = `${decision.accel} failed: ${failed.message} (remembered from ${remembered.checkedAt})`;
+      this.log(
+        `vm: using tcg: ${decision.accel} failed on this host before (${failed.message}); \`nslab doctor --recheck\` tries it again`,
+      );
+    } else if (remembered?.ok)
+      this.log(`vm: ${decision.accel} works on this host (remembered from ${remembered.checkedAt})`);
+
     if (decision.accel === 'tcg')
       this.log(
         `vm: no hardware acceleration (${decision.reason}); TCG emulation is slow, expect seconds, not milliseconds`,
       );
+    let failedAtMs: number | undefined;
+    for (const accel of plan) {
+      try {
+        const trial = accel !== 'tcg';
+        const vm = await this.attempt({ qemu, guestArch, accel, reason, t0, trial, failed, failedAtMs });
+        if (key && accel !== 'tcg' && !remembered?.ok) await this.verdicts.record(key, { ok: true });
+        // A failure is remembered only once TCG has booted the same image: then it was the accelerator's.
+        if (key && accel === 'tcg' && failed && remembered?.ok !== false)
+          await this.verdicts.record(key, { ok: false, failure: failed.message });
+        return vm;
+      } catch (error) {
+        if (!(error instanceof AcceleratorFailedError)) throw error;
+        if (this.accel !== 'auto')
+          throw new EnvironmentError(
+            `--accel ${accel} does not work here: ${error.failure.message}`,
+            'use --accel tcg (software emulation), or --accel auto to fall back to it by itself',
+            error,
+          );
+        failed = error.failure;
+        failedAtMs = Math.round(performance.now() - t0);
+        reason = `${accel} failed: ${failed.message}`;
+        this.log(`vm: ${accel} failed: ${failed.message}; booting again under tcg`);
+      }
+    }
+    throw new Error('unreachable: the accelerator plan always ends in a boot or an error');
+  }
 
+  /** One boot under one accelerator. A trial (hardware accelerator) fails fast with AcceleratorFailedError. */
+  private async attempt(a: {
+    qemu: string;
+    guestArch: Arch;
+    accel: Accel;
+    reason: string;
+    t0: number;
+    trial: boolean;
+    failed?: AccelFailure;
+    failedAtMs?: number;
+  }): Promise<StartedVm> {
+    const { qemu, guestArch, accel, t0 } = a;
+    // After a failed trial the timeline starts with it: every phase counts from the start of boot().
+    const phases: Record<string, number> = a.failedAtMs === undefined ? {} : { accelFailed: a.failedAtMs };
+    const id = randomBytes(4).toString('hex');
+    const name = `nslab-${id}`;
+    // Progress: one plain line per boot phase as it happens, fine on a terminal and in CI logs alike.
+    const mark = (phase: string) => {
+      if (phases[phase] !== undefined) return;
+      phases[phase] = Math.round(performance.now() - t0);
+      const what = phase === 'qemuSpawned' ? `QEMU started as ${name}` : (PHASE_TEXT[phase] ?? phase);
+      if (phase !== 'firstCommand') this.log(`vm: ${what} (${(phases[phase] / 1000).toFixed(2)} s)`);
+    };
+    const root = runtimeDir();
     const dir = join(root, `vm-${id}`);
     await mkdir(dir, { mode: 0o700 });
     await writeFile(join(dir, 'owner'), String(process.pid));
@@ -172,8 +256,10 @@ export class VmBuilder {
     const qmp: QmpAddress =
       this.platform === 'win32' ? { port: await freePort() } : { socket: join(dir, 'qmp.sock') };
     const consoleLog = new ConsoleLog(join(dir, 'console.log'));
-    const timeout = this.bootTimeoutMs ?? defaultBootTimeoutMs(decision.accel);
+    const timeout = this.bootTimeoutMs ?? defaultBootTimeoutMs(accel);
     const cmdline = `${this.image.cmdline} ${this.extraCmdline}`.trim();
+    const stderrFile = join(dir, 'qemu.err');
+    const qemuStderr = () => readFile(stderrFile, 'utf8').catch(() => '');
 
     let pid = 0;
     let sshPort = 0;
@@ -187,13 +273,19 @@ export class VmBuilder {
       owned.delete(pid);
       await rm(dir, { recursive: true, force: true });
     };
+    const accelFailed = async (kind: AccelFailureKind, silenceMs?: number) =>
+      new AcceleratorFailedError({
+        accel,
+        kind,
+        message: describeAccelFailure(kind, { exit: exited, stderr: await qemuStderr(), silenceMs }),
+      });
     try {
       for (let attempt = 1; ; attempt++) {
         sshPort = attempt === 1 && this.sshPort ? this.sshPort : await freePort();
         const argv = qemuArgv({
           platform: this.platform,
           guestArch,
-          accel: decision.accel,
+          accel,
           kernel: this.image.bootKernel,
           initrd: bootInitrd,
           cmdline,
@@ -211,7 +303,7 @@ export class VmBuilder {
           detached: true,
           stdin: 'ignore',
           stdout: 'ignore',
-          stderr: { file: join(dir, 'qemu.err') },
+          stderr: { file: stderrFile },
           reject: false,
           cleanup: false,
         });
@@ -221,28 +313,31 @@ export class VmBuilder {
         void child.then((r) => (exited = { code: r.exitCode ?? null, signal: r.signal ?? null }));
         mark('qemuSpawned');
         // Until the first console byte QEMU may still fail its set-up (a taken port among others): watch
-        // for that without a fixed delay, since the console is what we wait for next anyway.
-        const setupDeadline = performance.now() + 10_000;
-        while (
-          !exited &&
-          consoleLog.bytes === 0 &&
-          performance.now() < setupDeadline &&
-          !this.signal?.aborted
-        ) {
+        // for that without a fixed delay, since the console is what we wait for next anyway. A trial of a
+        // hardware accelerator gets a short bound: a guest that hangs there prints nothing at all.
+        const spawnedAt = performance.now();
+        const bound = a.trial ? SILENCE_BOUND_MS : 10_000;
+        while (!exited && consoleLog.bytes === 0 && performance.now() - spawnedAt < bound) {
+          if (this.signal?.aborted) throw new InterruptedError('boot (QEMU start)');
           await sleep(10);
           await consoleLog.poll();
         }
         if (exited) {
-          const err = await readFile(join(dir, 'qemu.err'), 'utf8').catch(() => '');
+          const err = await qemuStderr();
           if (/Could not set up host forwarding rule/.test(err) && attempt < 3) {
             this.log(`vm: port ${sshPort} was taken; retrying on another`);
             owned.delete(pid);
             continue;
           }
+          if (a.trial) throw await accelFailed('exited');
           throw new BootError(
             `QEMU exited at once (${describeExit(exited)}): ${err.trim().split('\n').slice(-3).join(' / ')}`,
             consoleLog.tail(),
           );
+        }
+        if (a.trial && consoleLog.bytes === 0) {
+          const status = await qmpStatus(qmp);
+          throw await accelFailed(status === 'internal-error' ? 'internal-error' : 'silent', bound);
         }
         break;
       }
@@ -250,6 +345,7 @@ export class VmBuilder {
       // Readiness: a console marker, then the SSH banner, then an authenticated command. Every wait
       // checks that QEMU is alive and that the console shows no panic, so a dead boot fails at once.
       const deadline = t0 + timeout;
+      let statusCheckedAt = performance.now();
       const waitFor = async (what: string, done: () => boolean | Promise<boolean>) => {
         for (;;) {
           if (this.signal?.aborted) throw new InterruptedError(`boot (${what})`);
@@ -268,10 +364,15 @@ export class VmBuilder {
               `QEMU exited (${exited ? describeExit(exited) : 'gone'}) while waiting for ${what}`,
               consoleLog.tail(),
             );
+          // KVM stops a guest it cannot run with an internal error (QEMU pauses it and says so on stderr).
+          if (a.trial && performance.now() - statusCheckedAt > 500) {
+            statusCheckedAt = performance.now();
+            if ((await qmpStatus(qmp)) === 'internal-error') throw await accelFailed('internal-error');
+          }
           if (await done()) return;
           if (performance.now() > deadline) {
             throw new BootError(
-              `no ${what} within ${Math.round(timeout / 1000)} s (accelerator ${decision.accel}; raise it with --boot-timeout)`,
+              `no ${what} within ${Math.round(timeout / 1000)} s (accelerator ${accel}; raise it with --boot-timeout)`,
               consoleLog.tail(),
             );
           }
@@ -279,7 +380,7 @@ export class VmBuilder {
         }
       };
       if (this.image.manifest.builder === 'debian') {
-        await waitFor('the "nslab: ready" console line', () =>
+        await waitFor('"nslab: ready" on the console', () =>
           consoleLog.lines.some((l) => l.includes('nslab: ready')),
         );
         mark('guestReady');
@@ -314,8 +415,9 @@ export class VmBuilder {
         keep: this.keep,
         sshPort,
         qmp,
-        accel: decision.accel,
-        accelReason: decision.reason,
+        accel,
+        accelReason: a.reason,
+        ...(a.failed ? { accelFailed: { accel: a.failed.accel, message: a.failed.message } } : {}),
         arch: guestArch,
         imageDir: this.image.dir,
         clientKeyFile,
@@ -327,13 +429,31 @@ export class VmBuilder {
       await writeState(dir, state);
       if (this.keep) owned.delete(pid);
       this.log(
-        `vm: ${name} ready in ${(phases.firstCommand! / 1000).toFixed(2)} s (ssh on 127.0.0.1:${sshPort}, ${decision.accel})`,
+        `vm: ${name} ready in ${(phases.firstCommand! / 1000).toFixed(2)} s (ssh on 127.0.0.1:${sshPort}, ${accel})`,
       );
       return new StartedVm(dir, state, consoleLog, session);
     } catch (error) {
       await stopNow();
       throw error;
     }
+  }
+}
+
+/** A hardware accelerator could not run the guest; under `--accel auto` the boot goes on under TCG. */
+export class AcceleratorFailedError extends NslabError {
+  readonly failure: AccelFailure;
+  constructor(failure: AccelFailure) {
+    super(`${failure.accel} failed: ${failure.message}`, { exitCode: ExitCode.environment });
+    this.failure = failure;
+  }
+}
+
+/** The VM's run state over QMP (`running`, `internal-error`, ...), or undefined when QMP does not answer. */
+async function qmpStatus(qmp: QmpAddress): Promise<string | undefined> {
+  try {
+    return ((await qmpCommand(qmp, 'query-status', 1000)) as { status?: string }).status;
+  } catch {
+    return undefined;
   }
 }
 
