@@ -26,12 +26,9 @@ export function possibleCombinations(): ArgvCombination[] {
         for (const requested of ACCELS)
           for (const probes of PROBE_RESULTS) {
             const d = chooseAccelerator({ platform, hostArch, guestArch, requested, probes });
-            if ('accel' in d)
-              found.set(combinationName({ platform, guestArch, accel: d.accel }), {
-                platform,
-                guestArch,
-                accel: d.accel,
-              });
+            if (!('accel' in d)) continue;
+            const c = { platform, guestArch, accel: d.accel };
+            found.set(combinationName(c), c);
           }
   return [...found.values()];
 }
