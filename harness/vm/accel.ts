@@ -67,9 +67,11 @@ export function chooseAccelerator(input: {
  * `-cpu`: the host's CPU only with a hardware accelerator. Under TCG, a model with RDRAND so that the guest
  * has entropy at once: for x86_64, qemu64+rdrand boots about 10% faster than `max` (measured: 3.3 s vs 3.65 s
  * to the first SSH command); for aarch64, cortex-a57 (`max` takes 6-12 s, ../shared/notes/boot-facts.md).
+ * WHPX on Windows on Arm (QEMU 11.0+) takes `host`, as QEMU's docs/system/whpx.rst shows; on x86_64 WHPX
+ * ignores -cpu (same page), and qemu64 is a model every qemu-system-x86_64 knows.
  */
 export function cpuModel(accel: Accel, guestArch: Arch): string {
   if (accel === 'kvm' || accel === 'hvf') return 'host';
-  if (accel === 'whpx') return 'qemu64';
+  if (accel === 'whpx') return guestArch === 'aarch64' ? 'host' : 'qemu64';
   return guestArch === 'x86_64' ? 'qemu64,+rdrand' : 'cortex-a57';
 }

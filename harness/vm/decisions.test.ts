@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ACCELS, chooseAccelerator, cpuModel, type Accel, type AccelProbes } from './accel.ts';
+import { chooseAccelerator, cpuModel, type AccelProbes } from './accel.ts';
 import { qemuArgv } from './qemu-argv.ts';
 import { checkQemuVersion, parseQemuVersion, qemuBinaryName, qemuSearchDirs } from './qemu-binary.ts';
-import { ARCHES } from '../image/arch.ts';
 import { commandLineSource, looksLikeOurQemu, stopPlan } from './cleanup.ts';
+import { combinationName, PLATFORMS, possibleCombinations } from '../../test/helpers/accel-matrix.ts';
 
-const PLATFORMS = ['linux', 'darwin', 'win32'] as const;
 const NONE: AccelProbes = { kvm: false, hvf: false, whpx: false };
 const ALL: AccelProbes = { kvm: true, hvf: true, whpx: true };
 
@@ -20,6 +19,8 @@ describe('chooseAccelerator (pure, every host)', () => {
     ['darwin', 'x86_64', 'x86_64', { ...NONE, hvf: true }, 'hvf'],
     ['win32', 'x86_64', 'x86_64', { ...NONE, whpx: true }, 'whpx'],
     ['win32', 'x86_64', 'x86_64', NONE, 'tcg'],
+    ['win32', 'aarch64', 'aarch64', { ...NONE, whpx: true }, 'whpx'],
+    ['win32', 'aarch64', 'x86_64', ALL, 'tcg'],
     ['freebsd', 'x86_64', 'x86_64', ALL, 'tcg'],
   ] as const)('auto on %s/%s with a %s guest → %s', (platform, hostArch, guestArch, probes, want) => {
     const d = chooseAccelerator({ platform, hostArch, guestArch, requested: 'auto', probes });
@@ -74,45 +75,64 @@ describe('chooseAccelerator (pure, every host)', () => {
     expect(cpuModel('kvm', 'x86_64')).toBe('host');
     expect(cpuModel('hvf', 'aarch64')).toBe('host');
     expect(cpuModel('whpx', 'x86_64')).toBe('qemu64');
+    // An x86 model would make qemu-system-aarch64 refuse to start; WHPX on Arm documents `-cpu host`.
+    expect(cpuModel('whpx', 'aarch64')).toBe('host');
     expect(cpuModel('tcg', 'x86_64')).toBe('qemu64,+rdrand');
     expect(cpuModel('tcg', 'aarch64')).toBe('cortex-a57');
   });
 });
 
 describe('qemuArgv (pure): every host × guest × accelerator', () => {
-  const accels = ACCELS.filter((a) => a !== 'auto') as Accel[];
-  for (const platform of PLATFORMS) {
-    for (const guestArch of ARCHES) {
-      for (const accel of accels) {
-        it(`${platform} ${guestArch} ${accel}`, () => {
-          const argv = qemuArgv({
-            platform,
-            guestArch,
-            accel,
-            kernel: '/img/nslab-kernel',
-            initrd: '/run/vm-1/initrd.img',
-            cmdline: 'console=ttyS0 console=ttyAMA0',
-            sshPort: 40022,
-            consoleLog: '/run/vm-1/console.log',
-            qmp: platform === 'win32' ? { port: 40023 } : { socket: '/run/vm-1/qmp.sock' },
-            pidfile: '/run/vm-1/qemu.pid',
-            name: 'nslab-1',
-          });
-          expect(argv).toMatchSnapshot();
-          // The invariants, stated outright:
-          expect(argv.join(' ')).toContain('hostfwd=tcp:127.0.0.1:40022-:22');
-          expect(argv.join(' ')).not.toMatch(/highmem=off/);
-          expect(argv[argv.indexOf('-machine') + 1]).toMatch(
-            guestArch === 'x86_64' ? /^q35,accel=/ : /^virt,accel=/,
-          );
-          expect(argv).toContain(
-            platform === 'win32'
-              ? 'tcp:127.0.0.1:40023,server=on,wait=off'
-              : 'unix:/run/vm-1/qmp.sock,server=on,wait=off',
-          );
-        });
-      }
-    }
+  // Only what chooseAccelerator can return: no snapshot of a combination that cannot happen.
+  const matrix = possibleCombinations();
+
+  it('the matrix holds exactly the combinations that can happen', () => {
+    expect(matrix.map(combinationName).sort()).toEqual(
+      [
+        'linux x86_64 kvm',
+        'linux x86_64 tcg',
+        'linux aarch64 kvm',
+        'linux aarch64 tcg',
+        'darwin x86_64 hvf',
+        'darwin x86_64 tcg',
+        'darwin aarch64 hvf',
+        'darwin aarch64 tcg',
+        'win32 x86_64 whpx',
+        'win32 x86_64 tcg',
+        'win32 aarch64 whpx',
+        'win32 aarch64 tcg',
+      ].sort(),
+    );
+  });
+
+  for (const { platform, guestArch, accel } of matrix) {
+    it(`${platform} ${guestArch} ${accel}`, () => {
+      const argv = qemuArgv({
+        platform,
+        guestArch,
+        accel,
+        kernel: '/img/nslab-kernel',
+        initrd: '/run/vm-1/initrd.img',
+        cmdline: 'console=ttyS0 console=ttyAMA0',
+        sshPort: 40022,
+        consoleLog: '/run/vm-1/console.log',
+        qmp: platform === 'win32' ? { port: 40023 } : { socket: '/run/vm-1/qmp.sock' },
+        pidfile: '/run/vm-1/qemu.pid',
+        name: 'nslab-1',
+      });
+      expect(argv).toMatchSnapshot();
+      // The invariants, stated outright:
+      expect(argv.join(' ')).toContain('hostfwd=tcp:127.0.0.1:40022-:22');
+      expect(argv.join(' ')).not.toMatch(/highmem=off/);
+      expect(argv[argv.indexOf('-machine') + 1]).toMatch(
+        guestArch === 'x86_64' ? /^q35,accel=/ : /^virt,accel=/,
+      );
+      expect(argv).toContain(
+        platform === 'win32'
+          ? 'tcp:127.0.0.1:40023,server=on,wait=off'
+          : 'unix:/run/vm-1/qmp.sock,server=on,wait=off',
+      );
+    });
   }
 });
 
