@@ -1,22 +1,39 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostArch } from '../harness/image/arch.ts';
+import type { BuiltImage } from '../harness/image/manifest.ts';
 import { projectImage, qemuProcessesWith } from './helpers/image.ts';
+import { realQemu } from './helpers/stand-in-qemu.ts';
+import { skipNote } from './helpers/tools.ts';
 
-// The VM target end to end through the CLI: real image, real QEMU (TCG here), real SSH.
+// The VM target end to end through the CLI: real image, real QEMU (whatever --accel auto finds), real SSH.
 const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
-const hasQemu = existsSync('/usr/bin/qemu-system-x86_64');
+const ARCH = hostArch();
+const hasQemu = realQemu(ARCH) !== undefined;
 let dir: string;
 let runtime: string;
-const env = () => ({ NSLAB_RUNTIME_DIR: runtime });
+let image: BuiltImage;
+// A private host memory (remembered accelerator verdicts) for this file, not the user's.
+const env = () => ({ NSLAB_RUNTIME_DIR: runtime, XDG_STATE_HOME: join(dir, 'state') });
 const nslab = (args: string[]) => execa('node', [BIN, ...args], { reject: false, cwd: dir, env: env() });
+
+/** Whether this user can open /dev/kvm read-write: then --accel auto must at least try kvm. */
+function kvmOpens(): boolean {
+  try {
+    closeSync(openSync('/dev/kvm', constants.O_RDWR));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nslab-cli-vm-'));
   runtime = mkdtempSync(join(tmpdir(), 'nslab-rt-'));
-  if (hasQemu) await projectImage('x86_64'); // warm the image cache once
+  if (hasQemu) image = await projectImage(ARCH); // warm the image cache once
 }, 300_000);
 afterAll(async () => {
   await nslab(['vm', 'down']);
@@ -24,105 +41,126 @@ afterAll(async () => {
   rmSync(runtime, { recursive: true, force: true });
 });
 
-describe.runIf(hasQemu)('nslab scenario --target vm', () => {
-  it('pid-ns in the VM: pass, accelerator tcg, three layers; no QEMU left', async () => {
-    const r = await nslab(['scenario', 'pid-ns', '--target', 'vm', '--json', '--report-dir', 'out']);
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    const report = JSON.parse(String(r.stdout));
-    const t = report.targets[0];
-    expect(t).toMatchObject({ kind: 'vm', status: 'ready', host: { accelerator: 'tcg', os: 'linux' } });
-    expect(t.host.qemuPid).toBeGreaterThan(1);
-    expect(t.host.uname).toBe((await execa('uname', ['-a'])).stdout);
-    const s = t.scenarios[0];
-    expect(s.status).toBe('pass');
-    expect(s.observations.inside.pid).toBe(1);
-    expect(s.observations.outside.pid).toBeGreaterThan(1);
-    expect(s.observations.outside.uname).toMatch(/^Linux nslab-vm .*cloud-amd64/);
-    // The container shares the VM's kernel; the VM's kernel is not this host's.
-    expect(s.observations.inside.kernel).toEqual(s.observations.outside.kernel);
-    expect(s.observations.outside.kernel.release).not.toBe((await execa('uname', ['-r'])).stdout);
-    expect(Object.keys(t.phases)).toEqual(
-      expect.arrayContaining(['qemuSpawned', 'kernelToInit', 'sshBanner', 'firstCommand']),
-    );
-    expect(await qemuProcessesWith(runtime)).toEqual([]);
-    const html = readFileSync(join(dir, 'out', 'latest', 'report.html'), 'utf8');
-    expect(html).toContain('Real host (linux)');
-    expect(html).toContain(`${t.host.qemuPid} (qemu)`);
-  });
-
-  it('--target all: one report, both targets', async () => {
-    const r = await nslab(['scenario', 'pid-ns', '--target', 'all', '--json', '--report-dir', 'out']);
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    const report = JSON.parse(String(r.stdout));
-    expect(report.targets.map((t: { kind: string }) => t.kind)).toEqual(['native', 'vm']);
-    expect(report.summary).toMatchObject({ pass: 2, fail: 0, error: 0 });
-    expect(await qemuProcessesWith(runtime)).toEqual([]);
-  });
-
-  it('Ctrl-C during boot: exit 130, the report written, no QEMU left', async () => {
-    const child = execa(
-      'node',
-      [BIN, 'scenario', 'pid-ns', '--target', 'vm', '--json', '--report-dir', 'int'],
-      { reject: false, cwd: dir, env: env() },
-    );
-    let sent = false;
-    child.stderr?.on('data', (d: Buffer) => {
-      if (!sent && d.toString().includes('vm: QEMU started')) {
-        sent = true;
-        setTimeout(() => child.kill('SIGINT'), 500);
-      }
-    });
-    const r = await child;
-    expect(r.exitCode).toBe(130);
-    expect(JSON.parse(readFileSync(join(dir, 'int', 'latest', 'report.json'), 'utf8')).interrupted).toBe(
-      true,
-    );
-    expect(await qemuProcessesWith(runtime)).toEqual([]);
-  });
-
-  it('a run killed with SIGKILL leaves a QEMU that the next run finds and stops', async () => {
-    const child = execa('node', [BIN, 'scenario', 'pid-ns', '--target', 'vm', '--report-dir', 'k'], {
-      reject: false,
-      cwd: dir,
-      env: env(),
-    });
-    await new Promise<void>((resolve) => {
-      child.stderr?.on('data', (d: Buffer) => {
-        if (d.toString().includes('ready in')) resolve();
+describe.runIf(hasQemu)(
+  `nslab scenario --target vm${skipNote(hasQemu, `qemu-system-${ARCH} is not on PATH`)}`,
+  () => {
+    it('pid-ns in the VM: pass, the accelerator this host can run, three layers; no QEMU left', async () => {
+      const r = await nslab(['scenario', 'pid-ns', '--target', 'vm', '--json', '--report-dir', 'out']);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const report = JSON.parse(String(r.stdout));
+      const t = report.targets[0];
+      expect(t).toMatchObject({ kind: 'vm', status: 'ready', host: { os: 'linux' } });
+      // --accel auto: kvm where it runs the guest; else tcg, having tried kvm only where /dev/kvm opens.
+      if (!kvmOpens()) {
+        expect(t.host.accelerator).toBe('tcg');
+        expect(t.host.acceleratorReason).toMatch(/\/dev\/kvm/);
+      } else if (t.host.accelerator === 'tcg') {
+        expect(t.host.acceleratorFailed).toMatchObject({ accelerator: 'kvm', message: expect.any(String) });
+        expect(String(r.stderr)).toMatch(/vm: kvm failed: /);
+      } else expect(t.host.accelerator).toBe('kvm');
+      expect(t.host.qemuPid).toBeGreaterThan(1);
+      expect(t.host.uname).toBe((await execa('uname', ['-a'])).stdout);
+      expect(t.host.kernel).toEqual({
+        name: os.type(),
+        release: os.release(),
+        version: os.version(),
+        machine: os.machine(),
       });
+      const s = t.scenarios[0];
+      expect(s.status).toBe('pass');
+      expect(s.observations.inside.pid).toBe(1);
+      expect(s.observations.outside.pid).toBeGreaterThan(1);
+      expect(s.observations.outside.uname).toMatch(
+        new RegExp(`^Linux nslab-vm .*cloud-${ARCH === 'x86_64' ? 'amd64' : 'arm64'}`),
+      );
+      // The container shares the VM's kernel, and that is the image's kernel (whatever the host runs).
+      expect(s.observations.inside.kernel).toEqual(s.observations.outside.kernel);
+      expect(s.observations.outside.kernel.release).toBe(image.manifest.kernelVersion);
+      expect(Object.keys(t.phases)).toEqual(
+        expect.arrayContaining(['qemuSpawned', 'kernelToInit', 'sshBanner', 'firstCommand']),
+      );
+      expect(await qemuProcessesWith(runtime)).toEqual([]);
+      const html = readFileSync(join(dir, 'out', 'latest', 'report.html'), 'utf8');
+      expect(html).toContain('Real host (linux)');
+      expect(html).toContain(`${t.host.qemuPid} (qemu)`);
     });
-    child.kill('SIGKILL');
-    await child;
-    const orphans = await qemuProcessesWith(runtime);
-    expect(orphans).toHaveLength(1);
-    const next = await nslab(['scenario', 'pid-ns', '--target', 'vm', '--report-dir', 'k']);
-    expect(next.exitCode).toBe(0);
-    expect(String(next.stderr)).toMatch(
-      /stopped a QEMU left behind by an earlier run: nslab-\w+ \(pid \d+\)/,
-    );
-    expect(await qemuProcessesWith(runtime)).toEqual([]);
-  });
 
-  it('vm up, exec, status, a scenario on the kept VM, then down', async () => {
-    const up = await nslab(['vm', 'up']);
-    expect(up.exitCode, String(up.stderr)).toBe(0);
-    expect(String(up.stdout)).toMatch(/VM nslab-\w+ is up .* ssh on 127\.0\.0\.1:\d+/);
-    const ex = await nslab(['vm', 'exec', '--', 'sh', '-c', 'echo "$1"; exit 4', 'sh', "it's $(not) run"]);
-    expect(ex.exitCode).toBe(4);
-    expect(String(ex.stdout)).toBe("it's $(not) run");
-    expect(String((await nslab(['vm', 'status'])).stdout)).toMatch(/nslab-\w+ +pid \d+ +x86_64 +tcg .* kept/);
-    // Every shipped scenario, inside the kept VM.
-    const sc = await nslab(['scenario', 'all', '--target', 'vm', '--json', '--report-dir', 'kept']);
-    expect(sc.exitCode, String(sc.stderr)).toBe(0);
-    const report = JSON.parse(String(sc.stdout));
-    expect(report.targets[0].host.reusedVm).toBe(true);
-    expect(
-      report.targets[0].scenarios.map((s: { name: string; status: string }) => `${s.name}:${s.status}`),
-    ).toEqual(['net-ns:pass', 'pid-ns:pass', 'uts-ns:pass']);
-    expect(await qemuProcessesWith(runtime)).toHaveLength(1);
-    const down = await nslab(['vm', 'down']);
-    expect(String(down.stdout)).toMatch(/stopped nslab-/);
-    expect(await qemuProcessesWith(runtime)).toEqual([]);
-    expect((await nslab(['vm', 'exec', '--', 'true'])).exitCode).toBe(3);
-  });
-});
+    it('--target all: one report, both targets', async () => {
+      const r = await nslab(['scenario', 'pid-ns', '--target', 'all', '--json', '--report-dir', 'out']);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const report = JSON.parse(String(r.stdout));
+      expect(report.targets.map((t: { kind: string }) => t.kind)).toEqual(['native', 'vm']);
+      expect(report.summary).toMatchObject({ pass: 2, fail: 0, error: 0 });
+      expect(await qemuProcessesWith(runtime)).toEqual([]);
+    });
+
+    it('Ctrl-C during boot: exit 130, the report written, no QEMU left', async () => {
+      const child = execa(
+        'node',
+        [BIN, 'scenario', 'pid-ns', '--target', 'vm', '--json', '--report-dir', 'int'],
+        { reject: false, cwd: dir, env: env() },
+      );
+      let sent = false;
+      child.stderr?.on('data', (d: Buffer) => {
+        if (!sent && d.toString().includes('vm: QEMU started')) {
+          sent = true;
+          setTimeout(() => child.kill('SIGINT'), 500);
+        }
+      });
+      const r = await child;
+      expect(r.exitCode).toBe(130);
+      expect(JSON.parse(readFileSync(join(dir, 'int', 'latest', 'report.json'), 'utf8')).interrupted).toBe(
+        true,
+      );
+      expect(await qemuProcessesWith(runtime)).toEqual([]);
+    });
+
+    it('a run killed with SIGKILL leaves a QEMU that the next run finds and stops', async () => {
+      const child = execa('node', [BIN, 'scenario', 'pid-ns', '--target', 'vm', '--report-dir', 'k'], {
+        reject: false,
+        cwd: dir,
+        env: env(),
+      });
+      await new Promise<void>((resolve) => {
+        child.stderr?.on('data', (d: Buffer) => {
+          if (d.toString().includes('ready in')) resolve();
+        });
+      });
+      child.kill('SIGKILL');
+      await child;
+      const orphans = await qemuProcessesWith(runtime);
+      expect(orphans).toHaveLength(1);
+      const next = await nslab(['scenario', 'pid-ns', '--target', 'vm', '--report-dir', 'k']);
+      expect(next.exitCode).toBe(0);
+      expect(String(next.stderr)).toMatch(
+        /stopped a QEMU left behind by an earlier run: nslab-\w+ \(pid \d+\)/,
+      );
+      expect(await qemuProcessesWith(runtime)).toEqual([]);
+    });
+
+    it('vm up, exec, status, a scenario on the kept VM, then down', async () => {
+      const up = await nslab(['vm', 'up']);
+      expect(up.exitCode, String(up.stderr)).toBe(0);
+      expect(String(up.stdout)).toMatch(/VM nslab-\w+ is up .* ssh on 127\.0\.0\.1:\d+/);
+      const ex = await nslab(['vm', 'exec', '--', 'sh', '-c', 'echo "$1"; exit 4', 'sh', "it's $(not) run"]);
+      expect(ex.exitCode).toBe(4);
+      expect(String(ex.stdout)).toBe("it's $(not) run");
+      expect(String((await nslab(['vm', 'status'])).stdout)).toMatch(
+        new RegExp(`nslab-\\w+ +pid \\d+ +${ARCH} +(kvm|tcg) .* kept`),
+      );
+      // Every shipped scenario, inside the kept VM.
+      const sc = await nslab(['scenario', 'all', '--target', 'vm', '--json', '--report-dir', 'kept']);
+      expect(sc.exitCode, String(sc.stderr)).toBe(0);
+      const report = JSON.parse(String(sc.stdout));
+      expect(report.targets[0].host.reusedVm).toBe(true);
+      expect(
+        report.targets[0].scenarios.map((s: { name: string; status: string }) => `${s.name}:${s.status}`),
+      ).toEqual(['net-ns:pass', 'pid-ns:pass', 'uts-ns:pass']);
+      expect(await qemuProcessesWith(runtime)).toHaveLength(1);
+      const down = await nslab(['vm', 'down']);
+      expect(String(down.stdout)).toMatch(/stopped nslab-/);
+      expect(await qemuProcessesWith(runtime)).toEqual([]);
+      expect((await nslab(['vm', 'exec', '--', 'true'])).exitCode).toBe(3);
+    });
+  },
+);

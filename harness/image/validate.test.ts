@@ -214,11 +214,30 @@ describe('the validator, rule by rule', () => {
   });
 
   it('reports every problem at once, each with its own position', () => {
-    const errors = errorsOf(
-      BASE.replace('    image: nginx:1\n', '    image: nginx:1\n    binds: [/etc]\n    netns: x\n'),
+    // Three schema errors in three places: all three, in file order, each at its own line.
+    const schema = errorsOf(
+      BASE.replace('    image: alpine:3.20\n', '    image: alpine:3.20\n    netns: x\n')
+        .replace('    image: nginx:1\n', '    image: nginx:1\n    pid: 7\n')
+        .replace('    mode: "0644"\n', '    mode: 0644\n'),
     );
-    expect(errors).toHaveLength(1); // schema errors first: the semantic pass only runs on a well-formed file
-    expect(errors[0]).toMatch(/netns: unknown key/);
+    expect(schema).toHaveLength(3);
+    expect(schema[0]).toMatch(/^lk\.yml:9:\d+: onboot\[0\]\.netns: unknown key/);
+    expect(schema[1]).toMatch(/^lk\.yml:13:\d+: services\[0\]\.pid/);
+    expect(schema[2]).toMatch(/^lk\.yml:17:\d+: files\[0\]\.mode/);
+    // Two build-rule errors (checked once the schema holds): both reported.
+    const rules = errorsOf(
+      BASE.replace(
+        '    image: nginx:1\n',
+        '    image: nginx:1\n    capabilities: [CAP_NOPE]\n    binds: [/etc]\n',
+      ),
+    );
+    expect(rules).toHaveLength(2);
+    expect(rules.join('\n')).toMatch(/services\[0\]\.capabilities\[0\]/);
+    expect(rules.join('\n')).toMatch(/services\[0\]\.binds\[0\]/);
+    // Schema errors first: the rule checks only run on a well-formed file.
+    expect(
+      errorsOf(BASE.replace('    image: nginx:1\n', '    image: nginx:1\n    binds: [/etc]\n    netns: x\n')),
+    ).toHaveLength(1);
     expect(readFileSync(DEFAULT_LINUXKIT_YML, 'utf8')).toContain('kernel:');
   });
 });

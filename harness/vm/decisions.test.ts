@@ -144,9 +144,18 @@ describe('finding QEMU', () => {
       '/usr/local/bin',
       '/opt/local/bin',
     ]);
+    // Windows paths split on ';' and join with '\\' whatever this machine is.
     expect(
-      qemuSearchDirs('win32', { Path: 'C:\\bin', ProgramFiles: 'C:\\Program Files' }).join('|'),
-    ).toContain('qemu');
+      qemuSearchDirs('win32', {
+        Path: 'C:\\bin;D:\\tools\\qemu',
+        ProgramFiles: 'C:\\Program Files',
+        'ProgramFiles(x86)': 'C:\\Program Files (x86)',
+      }),
+    ).toEqual(['C:\\bin', 'D:\\tools\\qemu', 'C:\\Program Files\\qemu', 'C:\\Program Files (x86)\\qemu']);
+    expect(qemuSearchDirs('linux', { PATH: '/usr/local/bin:/usr/bin' })).toEqual([
+      '/usr/local/bin',
+      '/usr/bin',
+    ]);
     expect(qemuBinaryName('aarch64', 'win32')).toBe('qemu-system-aarch64.exe');
   });
   it('refuses QEMU older than 8.2.1 on Apple Silicon only', () => {

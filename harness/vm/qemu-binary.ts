@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { posix, win32 } from 'node:path';
 import { execa } from 'execa';
 import { EnvironmentError, UsageError } from '../errors.ts';
 import type { Arch } from '../image/arch.ts';
@@ -7,13 +7,17 @@ import type { Arch } from '../image/arch.ts';
 export const qemuBinaryName = (guest: Arch, platform: NodeJS.Platform) =>
   `qemu-system-${guest}${platform === 'win32' ? '.exe' : ''}`;
 
+/** Path rules of the host, not of this machine: Windows paths are split and joined the Windows way. */
+const pathOf = (platform: NodeJS.Platform) => (platform === 'win32' ? win32 : posix);
+
 /** Where QEMU usually lives beyond PATH: Homebrew (Apple Silicon, Intel), MacPorts, the Windows installer. */
 export function qemuSearchDirs(platform: NodeJS.Platform, env: NodeJS.ProcessEnv = process.env): string[] {
+  const { delimiter, join } = pathOf(platform);
   const path = (env.PATH ?? env.Path ?? '').split(delimiter).filter(Boolean);
   if (platform === 'darwin') return [...path, '/opt/homebrew/bin', '/usr/local/bin', '/opt/local/bin'];
   if (platform === 'win32') {
     const pf = [env.ProgramFiles, env['ProgramFiles(x86)'], 'C:\\Program Files'].filter(Boolean) as string[];
-    return [...path, ...pf.map((p) => join(p, 'qemu'))];
+    return [...new Set([...path, ...pf.map((p) => join(p, 'qemu'))])];
   }
   return path;
 }
@@ -25,7 +29,7 @@ export async function findQemu(guest: Arch, platform: NodeJS.Platform, override?
   }
   const name = qemuBinaryName(guest, platform);
   for (const dir of qemuSearchDirs(platform)) {
-    const p = join(dir, name);
+    const p = pathOf(platform).join(dir, name);
     if (existsSync(p)) return p;
   }
   const how =

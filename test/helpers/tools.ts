@@ -14,3 +14,6 @@ export function findOnPath(name: string, path = process.env.PATH ?? ''): string 
   }
   return undefined;
 }
+
+/** A describe/it name suffix that says why it is skipped, so that the reason shows up in the run. */
+export const skipNote = (runs: unknown, reason: string) => (runs ? '' : ` (skipped: ${reason})`);
