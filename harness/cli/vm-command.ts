@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { EnvironmentError, ExitCode } from '../errors.ts';
 import { buildImage, parseArch } from '../image/index.ts';
-import { findKeptVm } from '../target/vm.ts';
+import { findKeptVm } from '../targets/vm.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';
 import { readState, vmDirs } from '../vm/state.ts';
