@@ -11,7 +11,7 @@ import type { RunReport } from '../report/types.ts';
 import { DEFAULT_SCENARIOS_DIR } from './paths.ts';
 import { progressPrinter } from './progress.ts';
 import { formatSummary } from './summary.ts';
-import type { CliState } from './main.ts';
+import type { CliState } from './cli-state.ts';
 import { addVmOptions, createVmTarget, type VmCliOptions } from './vm-target.ts';
 
 export const TARGET_CHOICES = ['native', 'vm', 'all'] as const;
