@@ -1,7 +1,8 @@
 // nslab's public API: load scenarios, pick targets, run, and write reports. The CLI is built on these.
 export { ExitCode, NslabError, UsageError, ConfigError, EnvironmentError } from './errors.ts';
 export { loadScenarioFile, loadScenarioDir, parseScenarioText } from './scenario/load.ts';
-export type { Scenario, Expectation, Namespace, TargetKind } from './scenario/types.ts';
+export type { Namespace, TargetKind, KernelIdentity } from './vocabulary.ts';
+export type { Scenario, Expectation } from './scenario/types.ts';
 export { runScenario, type ScenarioResult, type ScenarioStatus } from './scenario/run.ts';
 export type { Observations, SideObservations } from './scenario/observations.ts';
 export { NativeTarget, type NativeTargetOptions } from './targets/native.ts';
