@@ -11,7 +11,7 @@ import {
   type BuilderChoice,
 } from '../image/index.ts';
 import { LinuxkitConfigError } from '../image/validate.ts';
-import type { CliState } from './main.ts';
+import type { CliState } from './cli-state.ts';
 import { DEFAULT_IMAGE_CACHE, DEFAULT_LINUXKIT_YML } from './paths.ts';
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;

@@ -1,14 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, NslabError } from '../errors.ts';
 import { NSLAB_VERSION } from '../version.ts';
+import type { CliState } from './cli-state.ts';
 import { registerScenarioCommands } from './scenario-command.ts';
 import { registerImageCommands } from './image-command.ts';
 import { registerVmCommands } from './vm-command.ts';
-
-/** What an action hands back to main(): the exit code. */
-export interface CliState {
-  exitCode: number;
-}
 
 /** Builds the `nslab` command tree. Separate from main() so that tests can inspect --help. */
 export function buildProgram(state: CliState = { exitCode: ExitCode.ok }): Command {

@@ -5,13 +5,13 @@ import { loadScenarioDir } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/types.ts';
 import { runAll } from '../run/run.ts';
 import { writeReport } from '../report/write.ts';
-import { NativeTarget } from '../target/native.ts';
-import type { Target } from '../target/types.ts';
+import { NativeTarget } from '../targets/native.ts';
+import type { Target } from '../targets/types.ts';
 import type { RunReport } from '../report/types.ts';
 import { DEFAULT_SCENARIOS_DIR } from './paths.ts';
 import { progressPrinter } from './progress.ts';
 import { formatSummary } from './summary.ts';
-import type { CliState } from './main.ts';
+import type { CliState } from './cli-state.ts';
 import { addVmOptions, createVmTarget, type VmCliOptions } from './vm-target.ts';
 
 export const TARGET_CHOICES = ['native', 'vm', 'all'] as const;

@@ -1,7 +1,7 @@
 import type { RunReport } from '../report/types.ts';
+import type { KernelIdentity } from '../vocabulary.ts';
 
-type Kernel = { name: string; release: string; version: string; machine: string };
-const kernel = (k?: Kernel) => (k ? `${k.name} ${k.release} ${k.version} ${k.machine}` : '—');
+const kernel = (k?: KernelIdentity) => (k ? `${k.name} ${k.release} ${k.version} ${k.machine}` : '—');
 
 /** The human answer printed after a run: per target and scenario, the layers next to each other. */
 export function formatSummary(report: RunReport): string {

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { EnvironmentError, ExitCode } from '../errors.ts';
 import { buildImage, parseArch } from '../image/index.ts';
-import { findKeptVm } from '../target/vm.ts';
+import { findKeptVm } from '../targets/vm.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';
 import { readState, vmDirs } from '../vm/state.ts';
 import { StartedVm, VmBuilder } from '../vm/vm.ts';
-import type { CliState } from './main.ts';
+import type { CliState } from './cli-state.ts';
 import { addVmOptions, bootTimeoutMs, type VmCliOptions } from './vm-target.ts';
 
 const log = (l: string) => process.stderr.write(`nslab: ${l}\n`);

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { BUILDERS, hostArch, parseArch, type BuilderChoice } from '../image/index.ts';
-import { VmTarget } from '../target/vm.ts';
+import { VmTarget } from '../targets/vm.ts';
 import { UsageError } from '../errors.ts';
 import { ACCELS, type AccelChoice } from '../vm/accel.ts';
 import { DEFAULT_IMAGE_CACHE, DEFAULT_LINUXKIT_YML } from './paths.ts';

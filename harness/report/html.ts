@@ -1,5 +1,5 @@
 import type { ScenarioResult } from '../scenario/run.ts';
-import type { KernelIdentity } from '../scenario/observations.ts';
+import type { KernelIdentity } from '../vocabulary.ts';
 import { escapeHtml as e, jsonForScript } from './escape.ts';
 import type { RunReport, TargetReport } from './types.ts';
 

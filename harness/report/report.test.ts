@@ -16,7 +16,7 @@ import { renderHtml } from './html.ts';
 import { writeReport } from './write.ts';
 import type { RunReport } from './types.ts';
 import { runAll } from '../run/run.ts';
-import { NativeTarget } from '../target/native.ts';
+import { NativeTarget } from '../targets/native.ts';
 import { loadScenarioDir } from '../scenario/load.ts';
 
 const schema = JSON.parse(readFileSync(new URL('./report.schema.json', import.meta.url), 'utf8'));

@@ -1,5 +1,5 @@
 import type { ScenarioResult, ScenarioStatus } from '../scenario/run.ts';
-import type { TargetInfo } from '../target/types.ts';
+import type { TargetInfo } from '../targets/types.ts';
 
 export const SCHEMA_VERSION = 1;
 

@@ -1,7 +1,7 @@
-import { hostUname } from '../target/native.ts';
+import { hostUname } from '../targets/native.ts';
 import { runScenario, skippedResult, type ScenarioResult } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/types.ts';
-import type { Target } from '../target/types.ts';
+import type { Target } from '../targets/types.ts';
 import { SCHEMA_VERSION, type RunReport, type TargetReport } from '../report/types.ts';
 import { newRunId } from './run-id.ts';
 import { NSLAB_VERSION } from '../version.ts';

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Observations } from './observations.ts';
-import type { Expectation, Operator, TargetKind } from './types.ts';
+import type { TargetKind } from '../vocabulary.ts';
+import type { Expectation, Operator } from './types.ts';
 
 export interface ExpectationResult {
   that: string;

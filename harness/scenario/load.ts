@@ -3,18 +3,15 @@ import { basename, join } from 'node:path';
 import { isMap, isScalar, isSeq, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { UsageError } from '../errors.ts';
 import { childPath, describeNode, YamlSource, type KeyPath } from '../config/yaml-source.ts';
+import { NAMESPACES, TARGET_KINDS, type Namespace, type TargetKind } from '../vocabulary.ts';
 import {
   INSIDE_BUILTINS,
-  NAMESPACES,
   OPERATORS,
   OUTSIDE_BUILTINS,
-  TARGET_KINDS,
   type CommandObservation,
   type Expectation,
-  type Namespace,
   type Scenario,
   type Side,
-  type TargetKind,
 } from './types.ts';
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;

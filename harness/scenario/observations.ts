@@ -1,13 +1,6 @@
 import type { ProbeRecords } from './probe.ts';
+import type { KernelIdentity } from '../vocabulary.ts';
 import type { Scenario, Side } from './types.ts';
-
-export interface KernelIdentity {
-  /** `uname -s`, `-r`, `-v`, `-m`: what one running kernel reports, whoever asks. */
-  name: string;
-  release: string;
-  version: string;
-  machine: string;
-}
 
 export interface CommandResult {
   output: string;

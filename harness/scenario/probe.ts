@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { projectFile } from '../project-root.ts';
-import type { CommandObservation, Namespace, Scenario } from './types.ts';
+import type { Namespace } from '../vocabulary.ts';
+import type { CommandObservation, Scenario } from './types.ts';
 
 /** The probe's text, sent to the target's `sh -s` on stdin; see probe.sh for the protocol. */
 export const PROBE_SCRIPT = readFileSync(projectFile('harness', 'scenario', 'probe.sh'), 'utf8');

@@ -3,7 +3,7 @@ import { checkExpectations, type ExpectationResult } from './expect.ts';
 import { buildObservations, isolationFailure, type Observations } from './observations.ts';
 import { parseProbeOutput, probeArgs, PROBE_SCRIPT } from './probe.ts';
 import type { Scenario } from './types.ts';
-import type { Skip, Target, TargetInfo } from '../target/types.ts';
+import type { Skip, Target, TargetInfo } from '../targets/types.ts';
 
 /**
  * Under a VM on macOS or Windows the VM must bring a Linux kernel of its own: its kernel differs from the real

@@ -1,6 +1,4 @@
-/** Linux namespaces a scenario can isolate its process in, by the names `/proc/<pid>/ns/` uses. */
-export const NAMESPACES = ['pid', 'mnt', 'uts', 'ipc', 'net', 'user', 'cgroup', 'time'] as const;
-export type Namespace = (typeof NAMESPACES)[number];
+import type { Namespace, TargetKind } from '../vocabulary.ts';
 
 /** Observations the probe always knows how to make; a scenario picks the ones it wants per side. */
 export const INSIDE_BUILTINS = ['pid', 'ppid', 'uname', 'ns', 'ps', 'hostname'] as const;
@@ -17,9 +15,6 @@ export interface CommandObservation {
 
 export const OPERATORS = ['equals', 'notEquals', 'matches', 'sameAs', 'differsFrom'] as const;
 export type Operator = (typeof OPERATORS)[number];
-
-export const TARGET_KINDS = ['native', 'vm'] as const;
-export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export interface Expectation {
   /** Path into the observations, e.g. `outside.nspid[0]` or `inside.kernel.release`. */

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Arch } from '../image/arch.ts';
 import { buildImage, type BuilderChoice } from '../image/build.ts';
-import type { Namespace } from '../scenario/types.ts';
+import type { Namespace } from '../vocabulary.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 import type { AccelChoice } from '../vm/accel.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';

@@ -1,5 +1,4 @@
-import type { TargetKind } from '../scenario/types.ts';
-import type { Namespace } from '../scenario/types.ts';
+import type { KernelIdentity, Namespace, TargetKind } from '../vocabulary.ts';
 
 /** Why a target cannot run scenarios here; a stable name a script can match on. */
 export type SkipReason =
@@ -32,7 +31,7 @@ export interface TargetInfo {
     uname: string;
     os: string;
     /** The real host's kernel, as Node reads it (uname -s -r -v -m on Linux and macOS). */
-    kernel?: { name: string; release: string; version: string; machine: string };
+    kernel?: KernelIdentity;
     qemuPid?: number;
     accelerator?: string;
     acceleratorReason?: string;

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { execa } from 'execa';
-import type { Namespace } from '../scenario/types.ts';
+import type { Namespace } from '../vocabulary.ts';
 import { ACCESS_FACTS_SCRIPT, decideAccess, notLinux, parseAccessFacts } from './native-access.ts';
 import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
 
