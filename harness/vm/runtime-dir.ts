@@ -149,7 +149,16 @@ export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
         error,
       );
   }
-  const facts = pathFacts(dir);
+  let facts: PathFacts | undefined;
+  try {
+    facts = pathFacts(dir);
+  } catch (error) {
+    throw new EnvironmentError(
+      `cannot inspect the runtime folder ${dir} (from ${from}): ${(error as Error).message}`,
+      otherFolderHint(from),
+      error,
+    );
+  }
   const problem = facts
     ? privateDirProblem(dir, facts, me)
     : { what: 'vanished right after it was created', fix: 'run again' };

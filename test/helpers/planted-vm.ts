@@ -10,7 +10,7 @@ import type { VmState } from '../../harness/vm/state.ts';
  */
 export function plantVmFolder(root: string, id: string, over: Partial<VmState> = {}): string {
   const dir = join(root, `vm-${id}`);
-  mkdirSync(dir, { mode: 0o700 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // a test may have started a QEMU in it already
   const state: VmState = {
     id,
     name: `nslab-${id}`,
