@@ -165,15 +165,15 @@ export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
   if (problem)
     throw new EnvironmentError(
       `the runtime folder ${dir} (from ${from}) ${problem.what}: nslab keeps private keys there and will not use it`,
-      `${problem.fix}, ${otherFolderHint(from)}`,
+      `${problem.fix}, or ${otherFolderHint(from)}`,
     );
   return dir;
 }
 
 function otherFolderHint(from: string): string {
   return from === 'NSLAB_RUNTIME_DIR'
-    ? 'or point NSLAB_RUNTIME_DIR at a folder of yours with mode 0700'
-    : 'or set XDG_RUNTIME_DIR (or NSLAB_RUNTIME_DIR) to a folder of yours with mode 0700';
+    ? 'point NSLAB_RUNTIME_DIR at a folder of yours with mode 0700'
+    : 'set XDG_RUNTIME_DIR (or NSLAB_RUNTIME_DIR) to a folder of yours with mode 0700';
 }
 
 /** A VM's folder inside the runtime folder, checked like the runtime folder itself; throws when it fails. */
