@@ -193,6 +193,53 @@ describe('cleanup decisions, per host', () => {
     expect(JSON.stringify(commandLineSource('win32', 42))).toContain('ProcessId=42');
   });
 
+  it('with a state, also its SSH port and QMP address must be on the command line (linux, darwin, win32)', () => {
+    const argvOf = (
+      platform: NodeJS.Platform,
+      sshPort: number,
+      qmp: { socket: string } | { port: number },
+    ) => [
+      platform === 'win32' ? 'C:\\qemu\\qemu-system-x86_64.exe' : '/usr/bin/qemu-system-x86_64',
+      ...qemuArgv({
+        platform,
+        guestArch: 'x86_64',
+        accel: 'tcg',
+        kernel: '/k',
+        initrd: '/i',
+        cmdline: 'console=ttyS0',
+        sshPort,
+        consoleLog: '/c',
+        qmp,
+        pidfile: '/p',
+        name: 'nslab-ab12',
+      }),
+    ];
+    const sock = { socket: '/run/user/501/nslab-501/vm-ab12/qmp.sock' };
+    const cases = [
+      ['linux', sock, (a: string[]) => a],
+      ['darwin', sock, (a: string[]) => a.join(' ')],
+      ['win32', { port: 4444 }, (a: string[]) => a.map((w) => (w.includes(' ') ? `"${w}"` : w)).join(' ')],
+    ] as const;
+    for (const [platform, qmp, render] of cases) {
+      const line = render(argvOf(platform, 2222, qmp));
+      expect(looksLikeOurQemu(line, 'nslab-ab12', { sshPort: 2222, qmp }), platform).toBe(true);
+      // A planted state: another port (also a prefix or an extension of the real one), another QMP address.
+      for (const sshPort of [22, 222, 22222, 2223])
+        expect(looksLikeOurQemu(line, 'nslab-ab12', { sshPort, qmp }), `${platform} ${sshPort}`).toBe(false);
+      const otherQmp = 'socket' in qmp ? { socket: '/tmp/evil/qmp.sock' } : { port: 4445 };
+      expect(looksLikeOurQemu(line, 'nslab-ab12', { sshPort: 2222, qmp: otherQmp }), platform).toBe(false);
+      expect(
+        looksLikeOurQemu(line, 'nslab-ab12', { sshPort: '2222|.*' as unknown as number }),
+        platform,
+      ).toBe(false);
+    }
+    // A QMP socket path with a space (a macOS TMPDIR may have one): ps does not quote it.
+    const spaced = { socket: '/Users/a b/T/nslab-501/vm-ab12/qmp.sock' };
+    expect(looksLikeOurQemu(argvOf('darwin', 2222, spaced).join(' '), 'nslab-ab12', { qmp: spaced })).toBe(
+      true,
+    );
+  });
+
   it('recognises only the QEMU started under that name (a reused PID is left alone)', () => {
     const argv = ['/usr/bin/qemu-system-x86_64', '-name', 'nslab-ab12', '-m', '512'];
     expect(looksLikeOurQemu(argv, 'nslab-ab12')).toBe(true);

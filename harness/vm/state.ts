@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { alive } from '../util/process.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
-import { commandLineSource, looksLikeOurQemu } from './cleanup.ts';
+import { EnvironmentError } from '../errors.ts';
+import { commandLineSource, looksLikeOurQemu, type QemuExpect } from './cleanup.ts';
+import { checkVmDir, readPrivateFile } from './runtime-dir.ts';
 import type { Accel } from './accel.ts';
 import type { QmpAddress } from './qmp.ts';
 
@@ -35,24 +37,105 @@ export async function writeState(dir: string, state: VmState): Promise<void> {
   await writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state, null, 2), 0o600);
 }
 
-export async function readState(dir: string): Promise<VmState | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, 'state.json'), 'utf8'));
-  } catch {
-    return undefined;
-  }
+/**
+ * Whether a parsed state.json is one nslab wrote for this folder (vm-<id>): the right name, numbers where
+ * numbers belong, the QMP socket and client key inside the folder. Pure.
+ */
+export function stateProblem(
+  dir: string,
+  state: unknown,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  const s = state as Partial<VmState> | null;
+  if (!s || typeof s !== 'object') return 'is not a JSON object';
+  const id = basename(dir).slice('vm-'.length);
+  const isPid = (n: unknown) => Number.isInteger(n) && (n as number) > 1;
+  if (s.id !== id || s.name !== `nslab-${id}`)
+    return `names another VM (${String(s.name)}) than its folder ${basename(dir)}`;
+  if (!isPid(s.pid) || !isPid(s.ownerPid)) return 'has no valid pid or ownerPid';
+  if (!Number.isInteger(s.sshPort) || s.sshPort! < 1 || s.sshPort! > 65535) return 'has no valid sshPort';
+  const qmpOk =
+    platform === 'win32'
+      ? s.qmp !== null && typeof s.qmp === 'object' && 'port' in s.qmp && Number.isInteger(s.qmp.port)
+      : s.qmp !== null &&
+        typeof s.qmp === 'object' &&
+        'socket' in s.qmp &&
+        s.qmp.socket === join(dir, 'qmp.sock');
+  if (!qmpOk) return 'has a QMP address that nslab did not give it';
+  if (s.clientKeyFile !== join(dir, 'client_key')) return 'has a client key outside its folder';
+  if (typeof s.hostKeyBlob !== 'string') return 'has no host key';
+  return undefined;
 }
+
+/**
+ * The state in a VM folder, once the folder (ours, 0700, no symlink) and state.json (ours, not writable by
+ * others) are checked. Undefined when there is none yet; throws EnvironmentError when one is not trusted.
+ */
+export async function readState(dir: string): Promise<VmState | undefined> {
+  checkVmDir(dir);
+  const path = join(dir, 'state.json');
+  const text = await readPrivateFile(path);
+  if (text === undefined) return undefined;
+  let state: unknown;
+  try {
+    state = JSON.parse(text);
+  } catch {
+    state = undefined;
+  }
+  const problem = stateProblem(dir, state);
+  if (problem)
+    throw new EnvironmentError(
+      `${path} ${problem}: nslab did not write it and does not trust it`,
+      `remove the VM folder (rm -rf ${dir}); stop its QEMU yourself if one still runs`,
+    );
+  return state as VmState;
+}
+
+/** What a VM's state says its QEMU was started with, to be found in that QEMU's command line. */
+const expectOf = (state: VmState): QemuExpect => ({ sshPort: state.sshPort, qmp: state.qmp });
+
+/**
+ * The state of a VM that runs and is what its state says, to reconnect to it or stop it: its QEMU (by PID)
+ * has its name, SSH forward and QMP address on its command line, and its client key is a private file of
+ * ours. Undefined when that QEMU is gone; throws EnvironmentError when anything does not match.
+ */
+export async function runningState(dir: string): Promise<VmState | undefined> {
+  const state = await readState(dir);
+  if (!state || !isOurQemu(state.pid, state.name)) return undefined;
+  if (!isOurQemu(state.pid, state.name, expectOf(state)))
+    throw new EnvironmentError(
+      `${join(dir, 'state.json')} does not match its QEMU (pid ${state.pid}): the state says ssh on 127.0.0.1:${state.sshPort} and QMP at ${qmpText(state.qmp)}, the process was started with others; nslab will neither connect to it nor stop it`,
+      `stop that QEMU yourself (kill ${state.pid}) and remove the VM folder (rm -rf ${dir})`,
+    );
+  if ((await readPrivateFile(state.clientKeyFile, true)) === undefined)
+    throw new EnvironmentError(
+      `the client key ${state.clientKeyFile} of the running VM ${state.name} is missing`,
+      `stop the VM with \`kill ${state.pid}\` and remove the VM folder (rm -rf ${dir})`,
+    );
+  return state;
+}
+
+const qmpText = (q: QmpAddress) => ('socket' in q ? q.socket : `127.0.0.1:${q.port}`);
 
 export { alive };
 
-/** True when `pid` is a QEMU started by nslab under this name: a reused PID is never killed by mistake. */
-export function isOurQemu(pid: number, name: string, platform: NodeJS.Platform = process.platform): boolean {
-  if (!alive(pid)) return false;
+/**
+ * True when `pid` is a QEMU started by nslab under this name (a reused PID is never killed by mistake) and,
+ * with `expect`, with that SSH port and QMP address.
+ */
+export function isOurQemu(
+  pid: number,
+  name: string,
+  expect: QemuExpect = {},
+  platform: NodeJS.Platform = process.platform,
+): boolean {
+  if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return false;
   const source = commandLineSource(platform, pid);
   try {
-    if ('file' in source) return looksLikeOurQemu(readFileSync(source.file, 'utf8').split('\0'), name);
+    if ('file' in source)
+      return looksLikeOurQemu(readFileSync(source.file, 'utf8').split('\0'), name, expect);
     const out = execFileSync(source.argv[0]!, source.argv.slice(1), { encoding: 'utf8', timeout: 5000 });
-    return looksLikeOurQemu(out, name);
+    return looksLikeOurQemu(out, name, expect);
   } catch {
     return false;
   }
@@ -66,35 +149,41 @@ export async function vmDirs(root: string): Promise<string[]> {
 
 /**
  * Finds VMs left behind by an nslab process that died (even by SIGKILL): not kept, owner gone. Kills each
- * QEMU after checking it still is ours, and removes its folder with the keys in it. Returns what it cleaned.
+ * QEMU after checking it still is ours, and removes its folder with the keys in it. Returns what it cleaned;
+ * a folder or file that fails its checks is left alone, and `warn` says so.
  */
-export async function cleanupStale(root: string): Promise<string[]> {
+export async function cleanupStale(root: string, warn: (line: string) => void = () => {}): Promise<string[]> {
   const cleaned: string[] = [];
   for (const dir of await vmDirs(root)) {
-    const state = await readState(dir);
-    const pidText = existsSync(join(dir, 'qemu.pid'))
-      ? (await readFile(join(dir, 'qemu.pid'), 'utf8')).trim()
-      : '';
-    const pid = state?.pid ?? (Number(pidText) || 0);
-    const name = state?.name ?? `nslab-${dir.split('vm-').pop()}`;
-    const ownerAlive = state ? alive(state.ownerPid) : false;
-    if (state?.keep && pid && isOurQemu(pid, name)) continue;
-    if (ownerAlive && state && !state.keep) continue;
-    if (!state && ownerAliveFromMarker(dir)) continue;
-    if (pid && isOurQemu(pid, name)) {
+    let state: VmState | undefined;
+    let pidText: string | undefined;
+    let ownerText: string | undefined;
+    try {
+      state = await readState(dir);
+      pidText = await readPrivateFile(join(dir, 'qemu.pid'));
+      ownerText = await readPrivateFile(join(dir, 'owner'));
+    } catch (error) {
+      if (!(error instanceof EnvironmentError)) throw error;
+      warn(`vm: left ${dir} alone: ${error.message}`);
+      continue;
+    }
+    const pid = state?.pid ?? (Number(pidText?.trim()) || 0);
+    const name = state?.name ?? `nslab-${basename(dir).slice('vm-'.length)}`;
+    const running = isOurQemu(pid, name);
+    if (running && state && !isOurQemu(pid, name, expectOf(state))) {
+      warn(`vm: left ${dir} alone: its state.json does not match its QEMU (pid ${pid})`);
+      continue;
+    }
+    if (state?.keep && running) continue;
+    if (state && !state.keep && alive(state.ownerPid)) continue;
+    // A folder being booted right now has an owner marker before it has a state.
+    const ownerPid = Number(ownerText) || 0;
+    if (!state && ownerPid > 1 && alive(ownerPid)) continue;
+    if (running) {
       process.kill(pid, 'SIGKILL');
       cleaned.push(`${name} (pid ${pid})`);
     }
     await rm(dir, { recursive: true, force: true });
   }
   return cleaned;
-}
-
-/** A folder being booted right now has an owner marker before it has a state. */
-function ownerAliveFromMarker(dir: string): boolean {
-  try {
-    return alive(Number(readFileSync(join(dir, 'owner'), 'utf8')));
-  } catch {
-    return false;
-  }
 }

@@ -27,7 +27,7 @@ import { qmpCommand, type QmpAddress } from './qmp.ts';
 import { stopPlan } from './cleanup.ts';
 import { sleep } from '../util/process.ts';
 import { runtimeDir } from './runtime-dir.ts';
-import { alive, cleanupStale, isOurQemu, readState, writeState, type VmState } from './state.ts';
+import { alive, cleanupStale, isOurQemu, runningState, writeState, type VmState } from './state.ts';
 
 /** Why a boot failed, with the last console lines: what a user needs to see first. */
 export class BootError extends NslabError {
@@ -142,7 +142,7 @@ export class VmBuilder {
     const t0 = performance.now();
     const guestArch = this.image.manifest.arch as Arch;
     const root = runtimeDir();
-    for (const c of await cleanupStale(root))
+    for (const c of await cleanupStale(root, this.log))
       this.log(`vm: stopped a QEMU left behind by an earlier run: ${c}`);
 
     const qemu = await findQemu(guestArch, this.platform, this.qemu);
@@ -245,7 +245,7 @@ export class VmBuilder {
     const root = runtimeDir();
     const dir = join(root, `vm-${id}`);
     await mkdir(dir, { mode: 0o700 });
-    await writeFile(join(dir, 'owner'), String(process.pid));
+    await writeFile(join(dir, 'owner'), String(process.pid), { mode: 0o600 });
     const secrets = newBootSecrets();
     const bootInitrd = join(dir, 'initrd.img');
     await writeFile(bootInitrd, Buffer.concat([await readFile(this.image.initrd), secretsOverlay(secrets)]), {
@@ -493,8 +493,8 @@ export class StartedVm {
 
   /** Reattaches to a VM another nslab process booted with keep (nslab vm up). */
   static async attach(dir: string): Promise<StartedVm | undefined> {
-    const state = await readState(dir);
-    if (!state || !isOurQemu(state.pid, state.name)) return undefined;
+    const state = await runningState(dir);
+    if (!state) return undefined;
     return new StartedVm(dir, state, new ConsoleLog(join(dir, 'console.log')));
   }
 
