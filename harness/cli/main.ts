@@ -5,6 +5,7 @@ import type { CliState } from './cli-state.ts';
 import { registerScenarioCommands } from './scenario-command.ts';
 import { registerImageCommands } from './image-command.ts';
 import { registerVmCommands } from './vm-command.ts';
+import { registerDoctorCommand } from './doctor-command.ts';
 
 /** Builds the `nslab` command tree. Separate from main() so that tests can inspect --help. */
 export function buildProgram(state: CliState = { exitCode: ExitCode.ok }): Command {
@@ -30,6 +31,7 @@ Reports: every run writes reports/<run-id>/report.json and report.html; reports/
   registerScenarioCommands(program, state);
   registerImageCommands(program, state);
   registerVmCommands(program, state);
+  registerDoctorCommand(program, state);
   return program;
 }
 

@@ -3,6 +3,7 @@ import { posix, win32 } from 'node:path';
 import { execa } from 'execa';
 import { EnvironmentError, UsageError } from '../errors.ts';
 import type { Arch } from '../image/arch.ts';
+import { findOnPath } from '../util/find-on-path.ts';
 
 export const qemuBinaryName = (guest: Arch, platform: NodeJS.Platform) =>
   `qemu-system-${guest}${platform === 'win32' ? '.exe' : ''}`;
@@ -22,25 +23,26 @@ export function qemuSearchDirs(platform: NodeJS.Platform, env: NodeJS.ProcessEnv
   return path;
 }
 
+/** How to install QEMU for this guest on this host OS. */
+export function qemuInstallHint(guest: Arch, platform: NodeJS.Platform): string {
+  return platform === 'darwin'
+    ? 'brew install qemu'
+    : platform === 'win32'
+      ? 'winget install SoftwareFreedomConservancy.QEMU'
+      : `apt-get install ${guest === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm'} (npm run setup does)`;
+}
+
 export async function findQemu(guest: Arch, platform: NodeJS.Platform, override?: string): Promise<string> {
   if (override) {
     if (!existsSync(override)) throw new UsageError(`--qemu ${override}: no such file`);
     return override;
   }
   const name = qemuBinaryName(guest, platform);
-  for (const dir of qemuSearchDirs(platform)) {
-    const p = pathOf(platform).join(dir, name);
-    if (existsSync(p)) return p;
-  }
-  const how =
-    platform === 'darwin'
-      ? 'brew install qemu'
-      : platform === 'win32'
-        ? 'winget install SoftwareFreedomConservancy.QEMU'
-        : `apt-get install ${guest === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm'} (npm run setup does)`;
+  const found = findOnPath(name, qemuSearchDirs(platform), platform);
+  if (found) return found;
   throw new EnvironmentError(
     `${name} not found on PATH or in the usual install folders`,
-    `install QEMU: ${how}, or pass --qemu PATH`,
+    `install QEMU: ${qemuInstallHint(guest, platform)}, or pass --qemu PATH`,
   );
 }
 
