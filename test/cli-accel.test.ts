@@ -44,7 +44,7 @@ function host(mode: StandInMode) {
       'out',
       ...extra,
     ]);
-    return { ...r, report: r.stdout ? JSON.parse(String(r.stdout)) : undefined };
+    return { ...r, report: String(r.stdout).startsWith('{') ? JSON.parse(String(r.stdout)) : undefined };
   };
   const verdicts = () =>
     JSON.parse(readFileSync(join(base, 'state', 'nslab', 'accel-verdicts.json'), 'utf8')).verdicts;
@@ -125,6 +125,24 @@ describe.runIf(canRun)('--accel auto proves the hardware accelerator by use', ()
     expect(t.phases.qemuSpawned).toBeGreaterThan(t.phases.accelFailed);
     await h.nothingLeft();
     expect(h.verdicts()).toMatchObject([{ ok: false }]);
+  });
+
+  it('--show-command prints the kvm trial and the tcg fallback, boots nothing; native is a usage error', async () => {
+    const h = host('abort');
+    const r = await h.scenario('--show-command');
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const lines = String(r.stdout).trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/ -machine q35,accel=kvm -cpu host /);
+    expect(lines[1]).toBe('# if kvm does not run the guest, nslab boots again under tcg (with a new id):');
+    expect(lines[2]).toMatch(/ -machine q35,accel=tcg -cpu qemu64,\+rdrand /);
+    expect(started(r.stderr)).toBe(0);
+    await h.nothingLeft();
+    const native = await h.scenario('--show-command', '--target', 'native');
+    expect(native.exitCode).toBe(2);
+    expect(String(native.stderr)).toContain(
+      '--show-command shows the QEMU command line: use it with --target vm or all',
+    );
   });
 
   it('a hardware accelerator that works is used, and remembered as working', async () => {

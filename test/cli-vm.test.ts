@@ -1,4 +1,4 @@
-import { constants, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { constants, mkdtempSync, openSync, readdirSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -139,8 +139,31 @@ describe.runIf(hasQemu)(
     });
 
     it('vm up, exec, status, a scenario on the kept VM, then down', async () => {
+      // --show-command boots nothing, and prints the command line the boot then really runs.
+      const shown = await nslab(['vm', 'up', '--show-command']);
+      expect(shown.exitCode, String(shown.stderr)).toBe(0);
+      expect(await qemuProcessesWith(runtime)).toEqual([]);
+      const commands = await Promise.all(
+        String(shown.stdout)
+          .split('\n')
+          .filter((l) => l && !l.startsWith('#'))
+          .map(async (line) =>
+            (await execa('sh', ['-c', `set -- ${line}; printf '%s\\0' "$@"`])).stdout
+              .split('\0')
+              .slice(0, -1),
+          ),
+      );
+      expect(commands[0]![0]).toBe(realQemu(ARCH));
       const up = await nslab(['vm', 'up']);
       expect(up.exitCode, String(up.stderr)).toBe(0);
+      const vmDir = readdirSync(runtime).find((d) => d.startsWith('vm-'))!;
+      const ran: string[] = JSON.parse(readFileSync(join(runtime, vmDir, 'qemu.argv.json'), 'utf8'));
+      // Only the VM's id and the SSH port are picked anew by each boot.
+      const same = (argv: string[]) =>
+        argv.map((a) =>
+          a.replace(/nslab-[0-9a-f]{8}|vm-[0-9a-f]{8}/g, 'ID').replace(/127\.0\.0\.1:\d+-/, 'PORT-'),
+        );
+      expect(commands.map(same)).toContainEqual(same(ran));
       expect(String(up.stdout)).toMatch(/VM nslab-\w+ is up .* ssh on 127\.0\.0\.1:\d+/);
       const ex = await nslab(['vm', 'exec', '--', 'sh', '-c', 'echo "$1"; exit 4', 'sh', "it's $(not) run"]);
       expect(ex.exitCode).toBe(4);

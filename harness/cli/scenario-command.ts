@@ -12,7 +12,7 @@ import { DEFAULT_SCENARIOS_DIR } from './paths.ts';
 import { progressPrinter } from './progress.ts';
 import { formatSummary } from './summary.ts';
 import type { CliState } from './cli-state.ts';
-import { addVmOptions, createVmTarget, type VmCliOptions } from './vm-target.ts';
+import { addVmOptions, createVmTarget, formatShowCommand, type VmCliOptions } from './vm-target.ts';
 
 export const TARGET_CHOICES = ['native', 'vm', 'all'] as const;
 type TargetChoice = (typeof TARGET_CHOICES)[number];
@@ -78,6 +78,12 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
       );
     }
     const scenarios = pick(await loadScenarioDir(options.scenariosDir), name);
+    if (options.showCommand) {
+      if (options.target === 'native')
+        throw new UsageError('--show-command shows the QEMU command line: use it with --target vm or all');
+      const vm = createVmTarget({ ...options, keep: options.keep ?? false });
+      return void process.stdout.write(formatShowCommand(await vm.showCommand()));
+    }
     const targets: Target[] = [];
     if (options.target === 'native' || options.target === 'all') targets.push(new NativeTarget());
     if (options.target === 'vm' || options.target === 'all')

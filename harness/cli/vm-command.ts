@@ -2,16 +2,14 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { EnvironmentError, ExitCode } from '../errors.ts';
-import { buildImage, parseArch } from '../image/index.ts';
+import { parseArch } from '../image/index.ts';
 import { findKeptVm } from '../targets/vm.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';
 import { readState, vmDirs } from '../vm/state.ts';
-import { StartedVm, VmBuilder } from '../vm/vm.ts';
+import { StartedVm } from '../vm/vm.ts';
 import type { CliState } from './cli-state.ts';
-import { addVmOptions, bootTimeoutMs, type VmCliOptions } from './vm-target.ts';
-
-const log = (l: string) => process.stderr.write(`nslab: ${l}\n`);
+import { addVmOptions, createVmTarget, formatShowCommand, type VmCliOptions } from './vm-target.ts';
 
 async function keptVm(): Promise<StartedVm> {
   const vm = await findKeptVm();
@@ -27,6 +25,8 @@ export function registerVmCommands(program: Command, state: CliState): void {
   addVmOptions(
     vm.command('up').description('boot the VM and leave it running; prints how to connect'),
   ).action(async (o: VmCliOptions) => {
+    const target = createVmTarget({ ...o, keep: true });
+    if (o.showCommand) return void process.stdout.write(formatShowCommand(await target.showCommand()));
     const existing = await findKeptVm(parseArch(o.arch));
     if (existing) {
       process.stdout.write(
@@ -38,22 +38,7 @@ export function registerVmCommands(program: Command, state: CliState): void {
     const onSigint = () => abort.abort();
     process.once('SIGINT', onSigint);
     try {
-      const image = await buildImage({
-        config: o.config,
-        arch: parseArch(o.arch),
-        builder: o.builder,
-        cacheRoot: o.cache,
-        imageDir: o.image,
-        log,
-      });
-      const started = await new VmBuilder(image)
-        .withQemu(o.qemu)
-        .withAccel(o.accel)
-        .withKeep(true)
-        .withBootTimeout(bootTimeoutMs(o.bootTimeout))
-        .withSignal(abort.signal)
-        .withLog(log)
-        .boot();
+      const started = await (await target.vmBuilder()).withSignal(abort.signal).boot();
       started.detach();
       const s = started.state;
       // For OpenSSH users: the pinned host key as a known_hosts file next to the client key.

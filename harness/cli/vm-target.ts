@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { BUILDERS, hostArch, parseArch, type BuilderChoice } from '../image/index.ts';
 import { VmTarget } from '../targets/vm.ts';
 import { UsageError } from '../errors.ts';
+import { shellJoin } from '../util/shell-quote.ts';
 import { ACCELS, type AccelChoice } from '../vm/accel.ts';
 import { DEFAULT_IMAGE_CACHE, DEFAULT_LINUXKIT_YML } from './paths.ts';
 
@@ -15,6 +16,7 @@ export interface VmCliOptions {
   config: string;
   cache: string;
   bootTimeout?: string;
+  showCommand?: boolean;
 }
 
 export function addVmOptions(cmd: Command): Command {
@@ -38,7 +40,20 @@ export function addVmOptions(cmd: Command): Command {
     .option(
       '--boot-timeout <seconds>',
       'vm: how long a boot may take (default 120 under TCG, 30 with an accelerator)',
-    );
+    )
+    .option('--show-command', 'vm: print the QEMU command line a boot would run, and exit without booting');
+}
+
+/** --show-command: each planned command on one line, shell-quoted; a fallback is introduced by a comment. */
+export function formatShowCommand(commands: { accel: string; argv: string[] }[]): string {
+  return commands
+    .map((c, i) =>
+      i === 0
+        ? shellJoin(c.argv)
+        : `# if ${commands[i - 1]!.accel} does not run the guest, nslab boots again under ${c.accel} (with a new id):\n${shellJoin(c.argv)}`,
+    )
+    .join('\n')
+    .concat('\n');
 }
 
 export function bootTimeoutMs(value: string | undefined): number | undefined {

@@ -56,22 +56,7 @@ export class VmTarget implements Target {
     if (this.vm)
       o.log?.(`vm: reusing the kept VM ${this.vm.state.name} (ssh on 127.0.0.1:${this.vm.sshPort})`);
     else {
-      const image = await buildImage({
-        config: o.config,
-        arch: o.arch,
-        builder: o.builder,
-        cacheRoot: o.cacheRoot,
-        imageDir: o.imageDir,
-        log: o.log,
-      });
-      this.vm = await new VmBuilder(image)
-        .withQemu(o.qemu)
-        .withAccel(o.accel)
-        .withKeep(o.keep)
-        .withBootTimeout(o.bootTimeoutMs)
-        .withSignal(signal)
-        .withLog(o.log ?? (() => {}))
-        .boot();
+      this.vm = await (await this.vmBuilder()).withSignal(signal).boot();
     }
     const s = this.vm.state;
     return {
@@ -95,6 +80,30 @@ export class VmTarget implements Target {
         phases: { ...s.phases },
       },
     };
+  }
+
+  /** The image (built or from the cache) and a VmBuilder configured from the options (nslab vm up boots it). */
+  async vmBuilder(): Promise<VmBuilder> {
+    const o = this.options;
+    const image = await buildImage({
+      config: o.config,
+      arch: o.arch,
+      builder: o.builder,
+      cacheRoot: o.cacheRoot,
+      imageDir: o.imageDir,
+      log: o.log,
+    });
+    return new VmBuilder(image)
+      .withQemu(o.qemu)
+      .withAccel(o.accel)
+      .withKeep(o.keep)
+      .withBootTimeout(o.bootTimeoutMs)
+      .withLog(o.log ?? (() => {}));
+  }
+
+  /** The QEMU command lines a boot would run, in order (--show-command); nothing is booted. */
+  async showCommand(): Promise<{ accel: string; argv: string[] }[]> {
+    return (await this.vmBuilder()).showCommand();
   }
 
   extraNamespaces(): Namespace[] {

@@ -9,7 +9,7 @@ import { hostArch as detectHostArch, type Arch } from '../image/arch.ts';
 import type { BuiltImage } from '../image/manifest.ts';
 import { newBootSecrets, opensshPrivateKey, secretsOverlay } from '../image/secrets.ts';
 import { SshSession, type ExecResult } from '../ssh/index.ts';
-import { chooseAccelerator, cpuModel, type Accel, type AccelChoice } from './accel.ts';
+import { chooseAccelerator, cpuModel, type Accel, type AccelChoice, type AccelDecision } from './accel.ts';
 import {
   acceleratorPlan,
   describeAccelFailure,
@@ -138,13 +138,12 @@ export class VmBuilder {
     return this;
   }
 
-  async boot(): Promise<StartedVm> {
-    const t0 = performance.now();
+  /**
+   * What a boot will do, decided before anything is spawned: the QEMU binary, the accelerator (from probes
+   * and the remembered verdict), and the accelerators to try in order. Logs the one-line reasons.
+   */
+  private async planBoot(): Promise<BootPlan> {
     const guestArch = this.image.manifest.arch as Arch;
-    const root = runtimeDir();
-    for (const c of await cleanupStale(root, this.log))
-      this.log(`vm: stopped a QEMU left behind by an earlier run: ${c}`);
-
     const qemu = await findQemu(guestArch, this.platform, this.qemu);
     const hostArch = detectHostArch();
     // Only Apple Silicon has a minimum QEMU version; elsewhere skip the extra process.
@@ -160,7 +159,6 @@ export class VmBuilder {
     });
     if ('error' in decision)
       throw new EnvironmentError(decision.error, 'use --accel auto to let nslab pick what works');
-
     // A hardware accelerator is proven by a guest that boots, not by a device that opens: under auto it
     // gets one trial, remembered per host, and TCG takes over when it fails.
     let key: VerdictKey | undefined;
@@ -176,22 +174,92 @@ export class VmBuilder {
       });
       remembered = await this.verdicts.get(key);
     }
-    const plan = acceleratorPlan(decision.accel, this.accel, remembered);
-    let failed: AccelFailure | undefined;
-    let reason = decision.reason;
-    if (remembered?.ok === false) {
-      failed = { accel: decision.accel, kind: 'exited', message: remembered.failure ?? 'it failed' };
-      reason = `${decision.accel} failed: ${failed.message} (remembered from ${remembered.checkedAt})`;
-      this.log(
-        `vm: using tcg: ${decision.accel} failed on this host before (${failed.message}); \`nslab doctor --recheck\` tries it again`,
-      );
-    } else if (remembered?.ok)
+    if (remembered?.ok)
       this.log(`vm: ${decision.accel} works on this host (remembered from ${remembered.checkedAt})`);
-
     if (decision.accel === 'tcg')
       this.log(
         `vm: no hardware acceleration (${decision.reason}); TCG emulation is slow, expect seconds, not milliseconds`,
       );
+    return {
+      qemu,
+      guestArch,
+      decision,
+      accels: acceleratorPlan(decision.accel, this.accel, remembered),
+      key,
+      remembered,
+    };
+  }
+
+  /** The failure a remembered verdict stands for, said in one line; the reason the report will give. */
+  private rememberedFailure(
+    decision: AccelDecision,
+    remembered: Verdict | undefined,
+  ): { failed?: AccelFailure; reason: string } {
+    if (remembered?.ok !== false) return { reason: decision.reason };
+    const failed: AccelFailure = {
+      accel: decision.accel,
+      kind: 'exited',
+      message: remembered.failure ?? 'it failed',
+    };
+    this.log(
+      `vm: using tcg: ${decision.accel} failed on this host before (${failed.message}); \`nslab doctor --recheck\` tries it again`,
+    );
+    return {
+      failed,
+      reason: `${decision.accel} failed: ${failed.message} (remembered from ${remembered.checkedAt})`,
+    };
+  }
+
+  /** The QEMU command line of a boot in run folder `dir`: the one place that maps this builder onto argv. */
+  private argvFor(a: {
+    guestArch: Arch;
+    accel: Accel;
+    dir: string;
+    name: string;
+    sshPort: number;
+    qmp: QmpAddress;
+  }) {
+    return qemuArgv({
+      platform: this.platform,
+      guestArch: a.guestArch,
+      accel: a.accel,
+      kernel: this.image.bootKernel,
+      initrd: join(a.dir, 'initrd.img'),
+      cmdline: `${this.image.cmdline} ${this.extraCmdline}`.trim(),
+      sshPort: a.sshPort,
+      consoleLog: join(a.dir, 'console.log'),
+      qmp: a.qmp,
+      pidfile: join(a.dir, 'qemu.pid'),
+      name: a.name,
+      memoryMiB: this.memoryMiB,
+    });
+  }
+
+  /**
+   * The exact command the next boot would run first (`--show-command`), without booting. Only the VM's id
+   * (its name and run folder) and the SSH port are picked anew by each boot. With a fallback planned, the
+   * TCG command too (a fallback boot also gets a new id).
+   */
+  async showCommand(): Promise<{ accel: Accel; argv: string[] }[]> {
+    const { qemu, guestArch, decision, accels, remembered } = await this.planBoot();
+    this.rememberedFailure(decision, remembered); // says so on the log, as a boot would
+    const id = randomBytes(4).toString('hex');
+    const dir = join(runtimeDir(), `vm-${id}`);
+    const sshPort = this.sshPort ?? (await freePort());
+    const qmp: QmpAddress =
+      this.platform === 'win32' ? { port: await freePort() } : { socket: join(dir, 'qmp.sock') };
+    return accels.map((accel) => ({
+      accel,
+      argv: [qemu, ...this.argvFor({ guestArch, accel, dir, name: `nslab-${id}`, sshPort, qmp })],
+    }));
+  }
+
+  async boot(): Promise<StartedVm> {
+    const t0 = performance.now();
+    for (const c of await cleanupStale(runtimeDir(), this.log))
+      this.log(`vm: stopped a QEMU left behind by an earlier run: ${c}`);
+    const { qemu, guestArch, decision, accels: plan, key, remembered } = await this.planBoot();
+    let { failed, reason } = this.rememberedFailure(decision, remembered);
     let failedAtMs: number | undefined;
     for (const accel of plan) {
       try {
@@ -257,7 +325,6 @@ export class VmBuilder {
       this.platform === 'win32' ? { port: await freePort() } : { socket: join(dir, 'qmp.sock') };
     const consoleLog = new ConsoleLog(join(dir, 'console.log'));
     const timeout = this.bootTimeoutMs ?? defaultBootTimeoutMs(accel);
-    const cmdline = `${this.image.cmdline} ${this.extraCmdline}`.trim();
     const stderrFile = join(dir, 'qemu.err');
     const qemuStderr = () => readFile(stderrFile, 'utf8').catch(() => '');
 
@@ -282,20 +349,7 @@ export class VmBuilder {
     try {
       for (let attempt = 1; ; attempt++) {
         sshPort = attempt === 1 && this.sshPort ? this.sshPort : await freePort();
-        const argv = qemuArgv({
-          platform: this.platform,
-          guestArch,
-          accel,
-          kernel: this.image.bootKernel,
-          initrd: bootInitrd,
-          cmdline,
-          sshPort,
-          consoleLog: consoleLog.path,
-          qmp,
-          pidfile: join(dir, 'qemu.pid'),
-          name,
-          memoryMiB: this.memoryMiB,
-        });
+        const argv = this.argvFor({ guestArch, accel, dir, name, sshPort, qmp });
         await writeFile(join(dir, 'qemu.argv.json'), JSON.stringify([qemu, ...argv]));
         exited = undefined;
         // Own process group and no pipes: QEMU neither keeps this process alive nor dies with its terminal.
@@ -437,6 +491,17 @@ export class VmBuilder {
       throw error;
     }
   }
+}
+
+interface BootPlan {
+  qemu: string;
+  guestArch: Arch;
+  decision: AccelDecision;
+  /** The accelerators to try, in order (see acceleratorPlan). */
+  accels: Accel[];
+  /** Where the trial's verdict is remembered (auto with a hardware accelerator only). */
+  key?: VerdictKey;
+  remembered?: Verdict;
 }
 
 /** A hardware accelerator could not run the guest; under `--accel auto` the boot goes on under TCG. */
