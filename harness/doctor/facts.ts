@@ -120,7 +120,7 @@ export async function gatherDoctorFacts(options: {
     hostArch: arch,
     guestArch: arch,
     requested: 'auto',
-    probes: await probeAccelerators(platform, own?.path),
+    probes: await probeAccelerators(platform, own?.path, arch),
   });
   let remembered: Verdict | undefined;
   if (

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseAccelerator, cpuModel, type AccelProbes } from './accel.ts';
 import { qemuArgv } from './qemu-argv.ts';
+import { whpxProbeArgv } from './probe-accel.ts';
 import { checkQemuVersion, parseQemuVersion, qemuBinaryName, qemuSearchDirs } from './qemu-binary.ts';
 import { commandLineSource, looksLikeOurQemu, stopPlan } from './cleanup.ts';
 import { combinationName, PLATFORMS, possibleCombinations } from '../../test/helpers/accel-matrix.ts';
@@ -134,6 +135,25 @@ describe('qemuArgv (pure): every host × guest × accelerator', () => {
       );
     });
   }
+});
+
+describe('the WHPX trial (Windows)', () => {
+  it('runs the machine type nslab boots, never -M none (QEMU 11.1 aborts on it under WHPX)', () => {
+    expect(whpxProbeArgv('x86_64')).toEqual([
+      '-accel',
+      'whpx',
+      '-M',
+      'q35',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-S',
+      '-qmp',
+      'stdio',
+    ]);
+    const arm = whpxProbeArgv('aarch64');
+    expect(arm[arm.indexOf('-M') + 1]).toBe('virt');
+  });
 });
 
 describe('finding QEMU', () => {

@@ -1,11 +1,16 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { execa } from 'execa';
+import type { Arch } from '../image/arch.ts';
 import type { AccelProbes } from './accel.ts';
 import { kvmDevice } from './accel-verdict.ts';
 
 /** Tries each accelerator the way it fails in practice, e.g. a /dev/kvm that exists but is not ours to open. */
-export async function probeAccelerators(platform: NodeJS.Platform, qemu?: string): Promise<AccelProbes> {
+export async function probeAccelerators(
+  platform: NodeJS.Platform,
+  qemu?: string,
+  guestArch: Arch = 'x86_64',
+): Promise<AccelProbes> {
   const probes: AccelProbes = { kvm: false, hvf: false, whpx: false };
   if (platform === 'linux') {
     try {
@@ -19,7 +24,7 @@ export async function probeAccelerators(platform: NodeJS.Platform, qemu?: string
     const r = await execa('sysctl', ['-n', 'kern.hv_support'], { reject: false });
     probes.hvf = r.exitCode === 0 && r.stdout.trim() === '1';
   } else if (platform === 'win32' && qemu) {
-    const r = await execa(qemu, ['-accel', 'whpx', '-M', 'none', '-display', 'none', '-S', '-qmp', 'stdio'], {
+    const r = await execa(qemu, whpxProbeArgv(guestArch), {
       reject: false,
       input: '{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n',
       timeout: 10_000,
@@ -27,4 +32,14 @@ export async function probeAccelerators(platform: NodeJS.Platform, qemu?: string
     probes.whpx = r.exitCode === 0;
   }
   return probes;
+}
+
+/**
+ * The WHPX trial: QEMU with -S (no guest code runs) on the machine type nslab boots, quit over QMP. Not
+ * `-M none`: QEMU 11.1 with WHPX aborts on it (X86_MACHINE assertion; gondolin PR 90), which would make a
+ * working WHPX look absent. Pure.
+ */
+export function whpxProbeArgv(guestArch: Arch): string[] {
+  const machine = guestArch === 'x86_64' ? 'q35' : 'virt';
+  return ['-accel', 'whpx', '-M', machine, '-nodefaults', '-display', 'none', '-S', '-qmp', 'stdio'];
 }

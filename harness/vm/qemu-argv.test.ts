@@ -8,6 +8,7 @@ import { sleep } from '../util/process.ts';
 import { cpuModel } from './accel.ts';
 import { freePort } from './port.ts';
 import { qemuArgv } from './qemu-argv.ts';
+import { whpxProbeArgv } from './probe-accel.ts';
 import { findQemu } from './qemu-binary.ts';
 import { qmpCommand, type QmpAddress } from './qmp.ts';
 import { combinationName, possibleCombinations } from '../../test/helpers/accel-matrix.ts';
@@ -141,6 +142,23 @@ describe('every Linux command line of the matrix starts the real QEMU (under TCG
       const result = await qemu;
       expect(result.exitCode, stderr).toBe(0);
       expect(stderr).not.toMatch(/invalid|unsupported|option|error|warn|deprecat/i);
+    });
+  }
+});
+
+describe('the WHPX trial command line, run by the real QEMU here with tcg for whpx', () => {
+  for (const arch of ARCHES) {
+    const bin = qemuFor[arch];
+    it.skipIf(!bin)(`${arch}${bin ? '' : ` (skipped: qemu-system-${arch} is not on PATH)`}`, async () => {
+      // As probeAccelerators runs it: QMP on stdin, capabilities then quit.
+      const argv = whpxProbeArgv(arch).map((a) => (a === 'whpx' ? 'tcg' : a));
+      const r = await execa(bin!, argv, {
+        reject: false,
+        input: '{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n',
+        timeout: 10_000,
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toContain('"return": {}');
     });
   }
 });

@@ -155,7 +155,7 @@ export class VmBuilder {
       hostArch,
       guestArch,
       requested: this.accel,
-      probes: await probeAccelerators(this.platform, qemu),
+      probes: await probeAccelerators(this.platform, qemu, guestArch),
     });
     if ('error' in decision)
       throw new EnvironmentError(decision.error, 'use --accel auto to let nslab pick what works');
