@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipNote } from './helpers/tools.ts';
 
 const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
 const isRoot = process.getuid?.() === 0;
@@ -25,7 +26,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('nslab scenario', () => {
   it.runIf(isRoot)(
-    'pid-ns --target native --json: JSON only on stdout, pass, PID 1 inside, another outside, exit 0',
+    `pid-ns --target native --json: JSON only on stdout, pass, PID 1 inside, another outside, exit 0${skipNote(isRoot, 'needs root')}`,
     async () => {
       const r = await nslab(['scenario', 'pid-ns', '--target', 'native', '--json', '--report-dir', 'out']);
       expect(r.exitCode).toBe(0);
@@ -42,15 +43,18 @@ describe('nslab scenario', () => {
     },
   );
 
-  it.runIf(isRoot)('without --json prints the comparison and the HTML path', async () => {
-    const r = await nslab(['scenario', 'pid-ns', '--report-dir', 'out']);
-    expect(r.exitCode).toBe(0);
-    expect(String(r.stdout)).toMatch(/PASS\s+pid-ns/);
-    expect(String(r.stdout)).toMatch(/inside:\s+PID 1\s/);
-    expect(String(r.stdout)).toMatch(/same kernel inside and outside: yes/);
-    const path = /report: (.*report\.html)/.exec(String(r.stdout))?.[1];
-    expect(path && existsSync(path)).toBe(true);
-  });
+  it.runIf(isRoot)(
+    `without --json prints the comparison and the HTML path${skipNote(isRoot, 'needs root')}`,
+    async () => {
+      const r = await nslab(['scenario', 'pid-ns', '--report-dir', 'out']);
+      expect(r.exitCode).toBe(0);
+      expect(String(r.stdout)).toMatch(/PASS\s+pid-ns/);
+      expect(String(r.stdout)).toMatch(/inside:\s+PID 1\s/);
+      expect(String(r.stdout)).toMatch(/same kernel inside and outside: yes/);
+      const path = /report: (.*report\.html)/.exec(String(r.stdout))?.[1];
+      expect(path && existsSync(path)).toBe(true);
+    },
+  );
 
   it('an unknown scenario is a usage error naming the known ones (exit 2)', async () => {
     const r = await nslab(['scenario', 'pid-nss']);
@@ -88,7 +92,7 @@ describe('nslab scenario', () => {
   });
 
   it.runIf(isRoot)(
-    'Ctrl-C during a run: exit 130, the report is still written, nothing left running',
+    `Ctrl-C during a run: exit 130, the report is still written, nothing left running${skipNote(isRoot, 'needs root')}`,
     async () => {
       const nap = String(400 + Math.floor(Math.random() * 500)); // unique, so pgrep finds only this run's
       const scenarios = join(dir, 'slow-scenarios');
@@ -121,7 +125,7 @@ describe('nslab scenario', () => {
 
 describe('scenario timeouts', () => {
   it.runIf(isRoot)(
-    'a scenario that does not finish is stopped at --timeout: error "timeout", nothing left running',
+    `a scenario that does not finish is stopped at --timeout: error "timeout", nothing left running${skipNote(isRoot, 'needs root')}`,
     async () => {
       const nap = String(1000 + Math.floor(Math.random() * 500));
       const scenarios = join(dir, 'hang-scenarios');

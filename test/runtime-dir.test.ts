@@ -16,6 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/vm/port.ts';
 import { alive, sleep } from '../harness/util/process.ts';
 import { guestlessQemu, plantVmFolder } from './helpers/planted-vm.ts';
+import { skipNote } from './helpers/tools.ts';
 
 // The runtime folder and what is read back from it, end to end through the CLI, on real folders and processes.
 const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
@@ -45,7 +46,7 @@ const nslabAsNobody = (args: string[], env: Record<string, string | undefined>) 
   });
 
 describe.runIf(uid !== undefined)(
-  'the runtime folder is checked before anything is kept in it (POSIX hosts: owner and mode)',
+  `the runtime folder is checked before anything is kept in it (POSIX hosts: owner and mode)${skipNote(uid !== undefined, 'POSIX hosts only')}`,
   () => {
     it('<TMPDIR>/nslab-<uid> planted as a symlink to a world-writable folder: vm up refuses (exit 3), nothing lands there', async () => {
       const tmp = folder(0o1777);
@@ -116,50 +117,53 @@ describe.runIf(uid !== undefined)(
   },
 );
 
-describe.runIf(isRoot)('as root: folders of another user (chown and setpriv need root)', () => {
-  it('a runtime folder owned by uid 65534 is refused (exit 3)', async () => {
-    const d = folder();
-    chownSync(d, 65534, 65534);
-    const r = await nslab(['vm', 'status'], { NSLAB_RUNTIME_DIR: d });
-    expect(r.exitCode).toBe(3);
-    expect(String(r.stderr)).toContain(
-      `${d} (from NSLAB_RUNTIME_DIR) is owned by uid 65534, not by you (uid 0)`,
-    );
-    expect(String(r.stderr)).toContain(`→ have uid 65534 or root remove it (rm -rf ${d})`);
-  });
+describe.runIf(isRoot)(
+  `as root: folders of another user (chown and setpriv need root)${skipNote(isRoot, 'needs root')}`,
+  () => {
+    it('a runtime folder owned by uid 65534 is refused (exit 3)', async () => {
+      const d = folder();
+      chownSync(d, 65534, 65534);
+      const r = await nslab(['vm', 'status'], { NSLAB_RUNTIME_DIR: d });
+      expect(r.exitCode).toBe(3);
+      expect(String(r.stderr)).toContain(
+        `${d} (from NSLAB_RUNTIME_DIR) is owned by uid 65534, not by you (uid 0)`,
+      );
+      expect(String(r.stderr)).toContain(`→ have uid 65534 or root remove it (rm -rf ${d})`);
+    });
 
-  it('as uid 65534: a nslab-65534 that root made in advance in a shared TMPDIR is refused (exit 3)', async () => {
-    const tmp = folder(0o1777);
-    mkdirSync(join(tmp, 'nslab-65534'), { mode: 0o700 });
-    const r = await nslabAsNobody(['vm', 'status'], { TMPDIR: tmp });
-    expect(r.exitCode, String(r.stderr)).toBe(3);
-    expect(String(r.stderr)).toContain(
-      `the runtime folder ${tmp}/nslab-65534 (from TMPDIR) is owned by uid 0, not by you (uid 65534)`,
-    );
-  });
+    it('as uid 65534: a nslab-65534 that root made in advance in a shared TMPDIR is refused (exit 3)', async () => {
+      const tmp = folder(0o1777);
+      mkdirSync(join(tmp, 'nslab-65534'), { mode: 0o700 });
+      const r = await nslabAsNobody(['vm', 'status'], { TMPDIR: tmp });
+      expect(r.exitCode, String(r.stderr)).toBe(3);
+      expect(String(r.stderr)).toContain(
+        `the runtime folder ${tmp}/nslab-65534 (from TMPDIR) is owned by uid 0, not by you (uid 65534)`,
+      );
+    });
 
-  it('as uid 65534: NSLAB_RUNTIME_DIR pointing at a folder of root is refused (exit 3)', async () => {
-    const tmp = folder(0o1777);
-    const d = folder(0o755);
-    const r = await nslabAsNobody(['vm', 'status'], { TMPDIR: tmp, NSLAB_RUNTIME_DIR: d });
-    expect(r.exitCode, String(r.stderr)).toBe(3);
-    expect(String(r.stderr)).toContain(
-      `${d} (from NSLAB_RUNTIME_DIR) is owned by uid 0, not by you (uid 65534)`,
-    );
-  });
+    it('as uid 65534: NSLAB_RUNTIME_DIR pointing at a folder of root is refused (exit 3)', async () => {
+      const tmp = folder(0o1777);
+      const d = folder(0o755);
+      const r = await nslabAsNobody(['vm', 'status'], { TMPDIR: tmp, NSLAB_RUNTIME_DIR: d });
+      expect(r.exitCode, String(r.stderr)).toBe(3);
+      expect(String(r.stderr)).toContain(
+        `${d} (from NSLAB_RUNTIME_DIR) is owned by uid 0, not by you (uid 65534)`,
+      );
+    });
 
-  it('as uid 65534: a free name in a shared TMPDIR is created 0700 and owned by 65534', async () => {
-    const tmp = folder(0o1777);
-    const r = await nslabAsNobody(['vm', 'status'], { TMPDIR: tmp });
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(String(r.stdout)).toBe('no VM is running');
-    const st = lstatSync(join(tmp, 'nslab-65534'));
-    expect({ uid: st.uid, mode: st.mode & 0o7777 }).toEqual({ uid: 65534, mode: 0o700 });
-  });
-});
+    it('as uid 65534: a free name in a shared TMPDIR is created 0700 and owned by 65534', async () => {
+      const tmp = folder(0o1777);
+      const r = await nslabAsNobody(['vm', 'status'], { TMPDIR: tmp });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      expect(String(r.stdout)).toBe('no VM is running');
+      const st = lstatSync(join(tmp, 'nslab-65534'));
+      expect({ uid: st.uid, mode: st.mode & 0o7777 }).toEqual({ uid: 65534, mode: 0o700 });
+    });
+  },
+);
 
 describe.runIf(process.platform === 'linux')(
-  'planted VM folders: nslab signals and connects only to what it started (Linux: /proc command lines)',
+  `planted VM folders: nslab signals and connects only to what it started (Linux: /proc command lines)${skipNote(process.platform === 'linux', 'Linux only')}`,
   () => {
     it('a state.json naming a foreign PID (a sleep): vm down signals nothing, the sleep survives', async () => {
       const root = folder();
@@ -191,7 +195,7 @@ describe.runIf(process.platform === 'linux')(
     });
 
     it.runIf(hasQemu)(
-      'a state.json with a port its QEMU did not open: vm exec, vm ssh, vm down refuse (exit 3); the right port works (needs qemu-system-x86_64)',
+      `a state.json with a port its QEMU did not open: vm exec, vm ssh, vm down refuse (exit 3); the right port works (needs qemu-system-x86_64)${skipNote(hasQemu, 'needs qemu-system-x86_64')}`,
       async () => {
         const root = folder();
         const id = 'c1c2c3d4';

@@ -15,11 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from './build.ts';
 import { linuxkitBuildArgv } from './linuxkit-builder.ts';
 import { DEFAULT_IMAGE_CACHE, DEFAULT_LINUXKIT_YML } from '../cli/paths.ts';
+import { findOnPath, skipNote } from '../../test/helpers/tools.ts';
 
 // Real builds from Debian packages. The package cache is the project's (vm-images/apt), so after the first
 // run these work offline; the image cache is a fresh folder per test run.
 const APT_ROOT = join(DEFAULT_IMAGE_CACHE, 'apt');
-const hasApt = existsSync('/usr/bin/apt-get') && existsSync('/usr/bin/dpkg-deb');
+const hasApt = findOnPath('apt-get') !== undefined && findOnPath('dpkg-deb') !== undefined;
 let dir: string;
 let config: string;
 beforeAll(() => {
@@ -36,7 +37,7 @@ async function initrdListing(path: string): Promise<string> {
   return (await execa('cpio', ['-itv'], { inputFile: path })).stdout;
 }
 
-describe.runIf(hasApt)('the debian builder', () => {
+describe.runIf(hasApt)(`the debian builder${skipNote(hasApt, 'needs apt-get and dpkg-deb')}`, () => {
   it('builds an x86_64 kernel + initrd + cmdline, and the same inputs again are a cache hit', async () => {
     const first = await build('x86_64');
     expect(existsSync(first.kernel) && existsSync(first.initrd)).toBe(true);

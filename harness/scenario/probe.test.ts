@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildObservations, isolationFailure } from './observations.ts';
 import { parseProbeOutput, probeArgs, PROBE_SCRIPT, unshareArgv } from './probe.ts';
 import { parseScenarioText } from './load.ts';
+import { skipNote } from '../../test/helpers/tools.ts';
 
 const isRoot = process.getuid?.() === 0;
 const hasBusybox = existsSync('/bin/busybox');
@@ -79,7 +80,7 @@ describe('parseProbeOutput', () => {
   });
 });
 
-describe.runIf(isRoot)('the probe, really run', () => {
+describe.runIf(isRoot)(`the probe, really run${skipNote(isRoot, 'needs root')}`, () => {
   const shells: [string, string[], () => Record<string, string> | undefined][] = [
     ['dash (Debian sh)', ['sh'], () => undefined],
     ['bash', ['bash'], () => undefined],

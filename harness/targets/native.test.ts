@@ -8,6 +8,7 @@ import { NativeTarget } from './native.ts';
 import { runScenario } from '../scenario/run.ts';
 import { loadScenarioFile } from '../scenario/load.ts';
 import { DEFAULT_SCENARIOS_DIR } from '../cli/paths.ts';
+import { skipNote } from '../../test/helpers/tools.ts';
 
 const isRoot = process.getuid?.() === 0;
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
@@ -70,7 +71,7 @@ describe('NativeTarget on this machine', () => {
   });
   afterAll(() => rmSync(noUnshare, { recursive: true, force: true }));
 
-  it.runIf(isRoot)('as root, runs pid-ns and passes', async () => {
+  it.runIf(isRoot)(`as root, runs pid-ns and passes${skipNote(isRoot, 'needs root')}`, async () => {
     const target = new NativeTarget();
     const { info, skip } = await target.prepare();
     expect(skip).toBeUndefined();
@@ -82,7 +83,7 @@ describe('NativeTarget on this machine', () => {
   });
 
   it.runIf(isRoot)(
-    'as an unprivileged user: rootless through a user namespace when the kernel allows it, else a named skip',
+    `as an unprivileged user: rootless through a user namespace when the kernel allows it, else a named skip${skipNote(isRoot, 'needs root')}`,
     async () => {
       const target = new NativeTarget({ prefix: NOBODY });
       const facts = parseAccessFacts(

@@ -22,6 +22,7 @@ import {
   runtimeDirChoice,
   type PathFacts,
 } from './runtime-dir.ts';
+import { skipNote } from '../../test/helpers/tools.ts';
 
 const dir = (over: Partial<PathFacts> = {}): PathFacts => ({
   kind: 'directory',
@@ -158,129 +159,140 @@ const errorOf = (fn: () => unknown): EnvironmentError => {
   throw new Error('expected an EnvironmentError');
 };
 
-describe.runIf(uid !== undefined)('runtimeDir on a real filesystem (POSIX hosts)', () => {
-  it('creates <tmpdir>/nslab-<uid> with mode 0700 even under umask 000', () => {
-    const tmp = fresh();
-    chmodSync(tmp, 0o1777);
-    const old = process.umask(0);
-    try {
-      const got = runtimeDir({ XDG_RUNTIME_DIR: tmp });
-      expect(got).toBe(join(tmp, `nslab-${uid}`));
-      const st = lstatSync(got);
-      expect(st.isDirectory()).toBe(true);
-      expect(st.mode & 0o7777).toBe(0o700);
-      expect(st.uid).toBe(uid);
-      // A second call takes the folder it made.
-      expect(runtimeDir({ XDG_RUNTIME_DIR: tmp })).toBe(got);
-    } finally {
-      process.umask(old);
-    }
-  });
+describe.runIf(uid !== undefined)(
+  `runtimeDir on a real filesystem (POSIX hosts)${skipNote(uid !== undefined, 'POSIX hosts only')}`,
+  () => {
+    it('creates <tmpdir>/nslab-<uid> with mode 0700 even under umask 000', () => {
+      const tmp = fresh();
+      chmodSync(tmp, 0o1777);
+      const old = process.umask(0);
+      try {
+        const got = runtimeDir({ XDG_RUNTIME_DIR: tmp });
+        expect(got).toBe(join(tmp, `nslab-${uid}`));
+        const st = lstatSync(got);
+        expect(st.isDirectory()).toBe(true);
+        expect(st.mode & 0o7777).toBe(0o700);
+        expect(st.uid).toBe(uid);
+        // A second call takes the folder it made.
+        expect(runtimeDir({ XDG_RUNTIME_DIR: tmp })).toBe(got);
+      } finally {
+        process.umask(old);
+      }
+    });
 
-  it('refuses a symlink planted where the folder goes, and creates nothing behind it', () => {
-    const tmp = fresh();
-    const open = join(tmp, 'world-writable');
-    mkdirSync(open);
-    chmodSync(open, 0o777);
-    symlinkSync(open, join(tmp, `nslab-${uid}`));
-    const e = errorOf(() => runtimeDir({ XDG_RUNTIME_DIR: tmp }));
-    expect(e.exitCode).toBe(3);
-    expect(e.message).toBe(
-      `the runtime folder ${join(tmp, `nslab-${uid}`)} (from XDG_RUNTIME_DIR) is a symlink to ${open}: nslab keeps private keys there and will not use it`,
-    );
-    expect(e.hint).toMatch(/^remove the link \(rm .*\), or set XDG_RUNTIME_DIR/);
-    expect(statSync(open).mode & 0o777).toBe(0o777); // not chmod'ed through the link
-  });
+    it('refuses a symlink planted where the folder goes, and creates nothing behind it', () => {
+      const tmp = fresh();
+      const open = join(tmp, 'world-writable');
+      mkdirSync(open);
+      chmodSync(open, 0o777);
+      symlinkSync(open, join(tmp, `nslab-${uid}`));
+      const e = errorOf(() => runtimeDir({ XDG_RUNTIME_DIR: tmp }));
+      expect(e.exitCode).toBe(3);
+      expect(e.message).toBe(
+        `the runtime folder ${join(tmp, `nslab-${uid}`)} (from XDG_RUNTIME_DIR) is a symlink to ${open}: nslab keeps private keys there and will not use it`,
+      );
+      expect(e.hint).toMatch(/^remove the link \(rm .*\), or set XDG_RUNTIME_DIR/);
+      expect(statSync(open).mode & 0o777).toBe(0o777); // not chmod'ed through the link
+    });
 
-  it('refuses a dangling symlink too (mkdir must not create its target)', () => {
-    const tmp = fresh();
-    symlinkSync(join(tmp, 'nowhere'), join(tmp, `nslab-${uid}`));
-    expect(errorOf(() => runtimeDir({ XDG_RUNTIME_DIR: tmp })).message).toMatch(/is a symlink to .*nowhere/);
-    expect(() => lstatSync(join(tmp, 'nowhere'))).toThrow(/ENOENT/);
-  });
+    it('refuses a dangling symlink too (mkdir must not create its target)', () => {
+      const tmp = fresh();
+      symlinkSync(join(tmp, 'nowhere'), join(tmp, `nslab-${uid}`));
+      expect(errorOf(() => runtimeDir({ XDG_RUNTIME_DIR: tmp })).message).toMatch(
+        /is a symlink to .*nowhere/,
+      );
+      expect(() => lstatSync(join(tmp, 'nowhere'))).toThrow(/ENOENT/);
+    });
 
-  it.each([
-    ['0750', 0o750],
-    ['0705', 0o705],
-    ['0777', 0o777],
-  ] as const)('refuses NSLAB_RUNTIME_DIR with mode %s and leaves the mode alone', (_label, mode) => {
-    const d = fresh();
-    chmodSync(d, mode);
-    const e = errorOf(() => runtimeDir({ NSLAB_RUNTIME_DIR: d }));
-    expect(e.message).toContain(
-      `the runtime folder ${d} (from NSLAB_RUNTIME_DIR) has mode 0${mode.toString(8)}`,
-    );
-    expect(e.hint).toBe(`chmod 700 ${d}, or point NSLAB_RUNTIME_DIR at a folder of yours with mode 0700`);
-    expect(statSync(d).mode & 0o777).toBe(mode);
-  });
+    it.each([
+      ['0750', 0o750],
+      ['0705', 0o705],
+      ['0777', 0o777],
+    ] as const)('refuses NSLAB_RUNTIME_DIR with mode %s and leaves the mode alone', (_label, mode) => {
+      const d = fresh();
+      chmodSync(d, mode);
+      const e = errorOf(() => runtimeDir({ NSLAB_RUNTIME_DIR: d }));
+      expect(e.message).toContain(
+        `the runtime folder ${d} (from NSLAB_RUNTIME_DIR) has mode 0${mode.toString(8)}`,
+      );
+      expect(e.hint).toBe(`chmod 700 ${d}, or point NSLAB_RUNTIME_DIR at a folder of yours with mode 0700`);
+      expect(statSync(d).mode & 0o777).toBe(mode);
+    });
 
-  it('refuses a file where the folder goes', () => {
-    const d = join(fresh(), 'f');
-    writeFileSync(d, '');
-    expect(errorOf(() => runtimeDir({ NSLAB_RUNTIME_DIR: d })).message).toContain('is not a folder');
-  });
+    it('refuses a file where the folder goes', () => {
+      const d = join(fresh(), 'f');
+      writeFileSync(d, '');
+      expect(errorOf(() => runtimeDir({ NSLAB_RUNTIME_DIR: d })).message).toContain('is not a folder');
+    });
 
-  it('creates missing parents of NSLAB_RUNTIME_DIR', () => {
-    const d = join(fresh(), 'a', 'b');
-    expect(runtimeDir({ NSLAB_RUNTIME_DIR: d })).toBe(d);
-    expect(statSync(d).mode & 0o777).toBe(0o700);
-  });
-});
+    it('creates missing parents of NSLAB_RUNTIME_DIR', () => {
+      const d = join(fresh(), 'a', 'b');
+      expect(runtimeDir({ NSLAB_RUNTIME_DIR: d })).toBe(d);
+      expect(statSync(d).mode & 0o777).toBe(0o700);
+    });
+  },
+);
 
-describe.runIf(uid === 0)('as root: a folder chowned to uid 65534 (needs root to chown)', () => {
-  it('refuses the runtime folder and a VM folder owned by someone else', () => {
-    const d = fresh();
-    chownSync(d, 65534, 65534);
-    const e = errorOf(() => runtimeDir({ NSLAB_RUNTIME_DIR: d }));
-    expect(e.message).toContain(`${d} (from NSLAB_RUNTIME_DIR) is owned by uid 65534, not by you (uid 0)`);
-    expect(e.hint).toContain(`have uid 65534 or root remove it (rm -rf ${d})`);
-    const vm = join(fresh(), 'vm-ab12');
-    mkdirSync(vm, { mode: 0o700 });
-    chownSync(vm, 65534, 65534);
-    expect(errorOf(() => checkVmDir(vm)).message).toBe(
-      `the VM folder ${vm} is owned by uid 65534, not by you (uid 0): nslab does not trust what is in it`,
-    );
-  });
+describe.runIf(uid === 0)(
+  `as root: a folder chowned to uid 65534 (needs root to chown)${skipNote(uid === 0, 'needs root')}`,
+  () => {
+    it('refuses the runtime folder and a VM folder owned by someone else', () => {
+      const d = fresh();
+      chownSync(d, 65534, 65534);
+      const e = errorOf(() => runtimeDir({ NSLAB_RUNTIME_DIR: d }));
+      expect(e.message).toContain(`${d} (from NSLAB_RUNTIME_DIR) is owned by uid 65534, not by you (uid 0)`);
+      expect(e.hint).toContain(`have uid 65534 or root remove it (rm -rf ${d})`);
+      const vm = join(fresh(), 'vm-ab12');
+      mkdirSync(vm, { mode: 0o700 });
+      chownSync(vm, 65534, 65534);
+      expect(errorOf(() => checkVmDir(vm)).message).toBe(
+        `the VM folder ${vm} is owned by uid 65534, not by you (uid 0): nslab does not trust what is in it`,
+      );
+    });
 
-  it('refuses a file owned by someone else', async () => {
-    const f = join(fresh(), 'owner');
-    writeFileSync(f, '123', { mode: 0o600 });
-    chownSync(f, 65534, 65534);
-    await expect(readPrivateFile(f)).rejects.toThrow(/owner is owned by uid 65534, not by you \(uid 0\)/);
-  });
-});
+    it('refuses a file owned by someone else', async () => {
+      const f = join(fresh(), 'owner');
+      writeFileSync(f, '123', { mode: 0o600 });
+      chownSync(f, 65534, 65534);
+      await expect(readPrivateFile(f)).rejects.toThrow(/owner is owned by uid 65534, not by you \(uid 0\)/);
+    });
+  },
+);
 
-describe.runIf(uid !== undefined)('VM folders and files read back (POSIX hosts)', () => {
-  it('checkVmDir: a symlinked or 0755 VM folder is refused, a 0700 one of ours is fine', () => {
-    const root = fresh();
-    const good = join(root, 'vm-aa');
-    mkdirSync(good, { mode: 0o700 });
-    expect(() => checkVmDir(good)).not.toThrow();
-    symlinkSync(good, join(root, 'vm-bb'));
-    expect(errorOf(() => checkVmDir(join(root, 'vm-bb'))).message).toMatch(/vm-bb is a symlink to .*vm-aa/);
-    chmodSync(good, 0o755);
-    expect(errorOf(() => checkVmDir(good)).hint).toBe(`chmod 700 ${good}`);
-  });
+describe.runIf(uid !== undefined)(
+  `VM folders and files read back (POSIX hosts)${skipNote(uid !== undefined, 'POSIX hosts only')}`,
+  () => {
+    it('checkVmDir: a symlinked or 0755 VM folder is refused, a 0700 one of ours is fine', () => {
+      const root = fresh();
+      const good = join(root, 'vm-aa');
+      mkdirSync(good, { mode: 0o700 });
+      expect(() => checkVmDir(good)).not.toThrow();
+      symlinkSync(good, join(root, 'vm-bb'));
+      expect(errorOf(() => checkVmDir(join(root, 'vm-bb'))).message).toMatch(/vm-bb is a symlink to .*vm-aa/);
+      chmodSync(good, 0o755);
+      expect(errorOf(() => checkVmDir(good)).hint).toBe(`chmod 700 ${good}`);
+    });
 
-  it('readPrivateFile: reads a good file, absent is undefined, refuses links and loose modes', async () => {
-    const d = fresh();
-    writeFileSync(join(d, 'state.json'), '{}', { mode: 0o600 });
-    expect(await readPrivateFile(join(d, 'state.json'))).toBe('{}');
-    expect(await readPrivateFile(join(d, 'missing'))).toBeUndefined();
-    symlinkSync(join(d, 'state.json'), join(d, 'link'));
-    await expect(readPrivateFile(join(d, 'link'))).rejects.toThrow(
-      /link is a symlink to .*state\.json: nslab does not trust it/,
-    );
-    writeFileSync(join(d, 'loose'), '1', { mode: 0o600 });
-    chmodSync(join(d, 'loose'), 0o666);
-    await expect(readPrivateFile(join(d, 'loose'))).rejects.toThrow(/mode 0666: group or others may write/);
-    writeFileSync(join(d, 'key'), 'k', { mode: 0o600 });
-    chmodSync(join(d, 'key'), 0o640);
-    await expect(readPrivateFile(join(d, 'key'), true)).rejects.toThrow(
-      /mode 0640: a private key must not be open/,
-    );
-    expect(await readPrivateFile(join(d, 'key'))).toBe('k'); // not a secret: group read is fine
-    mkdirSync(join(d, 'sub'));
-    await expect(readPrivateFile(join(d, 'sub'))).rejects.toThrow(/is not a regular file/);
-  });
-});
+    it('readPrivateFile: reads a good file, absent is undefined, refuses links and loose modes', async () => {
+      const d = fresh();
+      writeFileSync(join(d, 'state.json'), '{}', { mode: 0o600 });
+      expect(await readPrivateFile(join(d, 'state.json'))).toBe('{}');
+      expect(await readPrivateFile(join(d, 'missing'))).toBeUndefined();
+      symlinkSync(join(d, 'state.json'), join(d, 'link'));
+      await expect(readPrivateFile(join(d, 'link'))).rejects.toThrow(
+        /link is a symlink to .*state\.json: nslab does not trust it/,
+      );
+      writeFileSync(join(d, 'loose'), '1', { mode: 0o600 });
+      chmodSync(join(d, 'loose'), 0o666);
+      await expect(readPrivateFile(join(d, 'loose'))).rejects.toThrow(/mode 0666: group or others may write/);
+      writeFileSync(join(d, 'key'), 'k', { mode: 0o600 });
+      chmodSync(join(d, 'key'), 0o640);
+      await expect(readPrivateFile(join(d, 'key'), true)).rejects.toThrow(
+        /mode 0640: a private key must not be open/,
+      );
+      expect(await readPrivateFile(join(d, 'key'))).toBe('k'); // not a secret: group read is fine
+      mkdirSync(join(d, 'sub'));
+      await expect(readPrivateFile(join(d, 'sub'))).rejects.toThrow(/is not a regular file/);
+    });
+  },
+);

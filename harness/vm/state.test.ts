@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { plantVmFolder } from '../../test/helpers/planted-vm.ts';
 import { alive, cleanupStale, readState, runningState, stateProblem } from './state.ts';
+import { skipNote } from '../../test/helpers/tools.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'nslab-state-test-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -50,7 +51,7 @@ describe('stateProblem (pure)', () => {
 });
 
 describe.runIf(process.platform === 'linux')(
-  'cleanupStale and runningState on planted folders (Linux)',
+  `cleanupStale and runningState on planted folders (Linux)${skipNote(process.platform === 'linux', 'Linux only')}`,
   () => {
     it('a planted state with a foreign PID (a sleep): not signalled, not running, its folder removed', async () => {
       const root = freshRoot();
