@@ -71,9 +71,7 @@ describe.runIf(hasQemu)(
       expect(s.status).toBe('pass');
       expect(s.observations.inside.pid).toBe(1);
       expect(s.observations.outside.pid).toBeGreaterThan(1);
-      expect(s.observations.outside.uname).toMatch(
-        new RegExp(`^Linux nslab-vm .*cloud-${ARCH === 'x86_64' ? 'amd64' : 'arm64'}`),
-      );
+      expect(s.observations.outside.uname).toMatch(/^Linux nslab-vm /);
       // The container shares the VM's kernel, and that is the image's kernel (whatever the host runs).
       expect(s.observations.inside.kernel).toEqual(s.observations.outside.kernel);
       expect(s.observations.outside.kernel.release).toBe(image.manifest.kernelVersion);

@@ -17,12 +17,13 @@ import { freePort } from '../harness/vm/port.ts';
 import { alive, sleep } from '../harness/util/process.ts';
 import { guestlessQemu, plantVmFolder } from './helpers/planted-vm.ts';
 import { skipNote } from './helpers/tools.ts';
+import { realQemu } from './helpers/stand-in-qemu.ts';
 
 // The runtime folder and what is read back from it, end to end through the CLI, on real folders and processes.
 const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
 const uid = process.getuid?.();
 const isRoot = uid === 0;
-const hasQemu = existsSync('/usr/bin/qemu-system-x86_64');
+const hasQemu = realQemu('x86_64') !== undefined;
 const base = mkdtempSync(join(tmpdir(), 'nslab-rt-cli-'));
 chmodSync(base, 0o755); // another user (setpriv below) must reach the folders prepared in it
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -195,7 +196,7 @@ describe.runIf(process.platform === 'linux')(
     });
 
     it.runIf(hasQemu)(
-      `a state.json with a port its QEMU did not open: vm exec, vm ssh, vm down refuse (exit 3); the right port works (needs qemu-system-x86_64)${skipNote(hasQemu, 'needs qemu-system-x86_64')}`,
+      `a state.json with a port its QEMU did not open: vm exec, vm ssh, vm down refuse (exit 3); the right port works${skipNote(hasQemu, 'needs qemu-system-x86_64')}`,
       async () => {
         const root = folder();
         const id = 'c1c2c3d4';

@@ -32,7 +32,12 @@ const linux = (): DoctorFacts => ({
     maxUserNamespaces: 63000,
     unprivilegedUsernsClone: 1,
   },
-  runtime: { dir: '/run/user/1000/nslab-1000', from: 'XDG_RUNTIME_DIR', exists: true },
+  runtime: {
+    dir: '/run/user/1000/nslab-1000',
+    from: 'XDG_RUNTIME_DIR',
+    exists: true,
+    otherwise: 'set XDG_RUNTIME_DIR (or NSLAB_RUNTIME_DIR) to a folder of yours with mode 0700',
+  },
   cache: { root: '/p/vm-images', images: [], aptBytes: 0 },
   builders: { aptGet: '/usr/bin/apt-get', dpkgDeb: '/usr/bin/dpkg-deb' },
   tools: [
@@ -66,6 +71,7 @@ describe('doctorReport', () => {
       key: {} as never,
       ok: false,
       failure: 'QEMU aborted: failed to set MSR 0x10a to 0x69',
+      settled: true,
       checkedAt: '2026-11-28T10:00:00Z',
     };
     const r = doctorReport(f);
@@ -80,6 +86,26 @@ describe('doctorReport', () => {
         'trial boot on 2026-11-28T10:00:00Z: QEMU aborted: failed to set MSR 0x10a to 0x69',
       ]),
       hint: expect.stringContaining('nslab doctor --recheck'),
+    });
+  });
+
+  it('kvm failed once, not for certain: warn, and auto still tries it', () => {
+    const f = linux();
+    f.accel.remembered = {
+      key: {} as never,
+      ok: false,
+      failure: 'no console output within 3 s: the guest hangs under this accelerator',
+      failures: 1,
+      settled: false,
+      checkedAt: '2026-11-28T10:00:00Z',
+    };
+    const r = doctorReport(f);
+    expect(r.accelerator.accel).toBe('kvm');
+    expect(item(r, 'accelerator', /kvm: failed once here, tried again on the next VM run/)).toMatchObject({
+      mark: 'warn',
+      detail: expect.arrayContaining([
+        'a second failure in a row settles it: later runs then go straight to tcg',
+      ]),
     });
   });
 
@@ -123,6 +149,9 @@ describe('doctorReport', () => {
   it('an unsafe runtime folder, and no image nor builder: both are missing', () => {
     const f = linux();
     f.runtime.problem = { what: 'is a symlink to /tmp/evil', fix: 'remove the link (rm /tmp/nslab-1000)' };
+    expect(doctorReport(f).missing[0]?.how).toBe(
+      'remove the link (rm /tmp/nslab-1000), or set XDG_RUNTIME_DIR (or NSLAB_RUNTIME_DIR) to a folder of yours with mode 0700',
+    );
     f.builders = {};
     const r = doctorReport(f);
     expect(r.vmPossible).toBe(false);
@@ -134,6 +163,17 @@ describe('doctorReport', () => {
     f.runtime.problem = undefined;
     f.cache.images = [{ digest: 'd', arch: 'x86_64', builder: 'debian', createdAt: 'x', bytes: 1 }];
     expect(doctorReport(f).vmPossible).toBe(true);
+  });
+
+  it('a --recheck trial that failed even under tcg: not possible, with the boot error', () => {
+    const r = doctorReport(linux(), {
+      message: 'no SSH banner within 120 s',
+      hint: 'raise it with --boot-timeout',
+    });
+    expect(r.vmPossible).toBe(false);
+    expect(r.missing).toEqual([
+      { what: 'the trial boot failed: no SSH banner within 120 s', how: 'raise it with --boot-timeout' },
+    ]);
   });
 
   it('namespaces: a named skip reason with its fix', () => {

@@ -1,5 +1,5 @@
 import { decideAccess } from '../targets/native-access.ts';
-import { SILENCE_BOUND_MS } from '../vm/accel-trial.ts';
+import { settledFailure, SILENCE_BOUND_MS } from '../vm/accel-trial.ts';
 import type { DoctorFacts } from './facts.ts';
 
 export type Mark = 'ok' | 'warn' | 'fail' | 'info';
@@ -26,8 +26,17 @@ export interface DoctorReport {
 
 const MiB = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
-/** The doctor's verdicts, made from the facts alone. Pure: every host's answer is tested here. */
-export function doctorReport(f: DoctorFacts): DoctorReport {
+/** A `--recheck` trial boot that failed even under TCG. */
+export interface TrialFailure {
+  message: string;
+  hint?: string;
+}
+
+/**
+ * The doctor's verdicts, made from the facts (and a failed `--recheck` trial boot, if any). Pure: every
+ * host's answer is tested here.
+ */
+export function doctorReport(f: DoctorFacts, trialFailure?: TrialFailure): DoctorReport {
   const items: DoctorItem[] = [];
   const missing: { what: string; how: string }[] = [];
   const fail = (item: Omit<DoctorItem, 'mark'>) => {
@@ -90,7 +99,7 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
         detail: [...evidence, decision.reason],
         hint:
           a.native === 'kvm'
-            ? 'enable virtualization, load the kvm module, and add yourself to the kvm group (or make /dev/kvm 0666)'
+            ? 'enable virtualization, load the kvm module, and add yourself to the kvm group (then log in again)'
             : a.native === 'hvf'
               ? 'a Mac without the Hypervisor framework (e.g. a VM without nested virtualization) can only emulate'
               : 'enable the "Windows Hypervisor Platform" feature and reboot',
@@ -121,7 +130,7 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
         accel: decision.accel,
         reason: `${decision.reason}; a trial boot passed on ${a.remembered.checkedAt}`,
       };
-    } else {
+    } else if (settledFailure(a.remembered)) {
       items.push({
         section: 'accelerator',
         mark: 'warn',
@@ -130,8 +139,31 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
         hint: 'nslab doctor --recheck forgets this and tries again (after a QEMU, kernel or BIOS change, say)',
       });
       accelerator = { accel: 'tcg', reason: `${a.native} failed: ${a.remembered.failure ?? 'failed'}` };
+    } else {
+      // A single failure that may have been chance (a silent guest on a loaded host): tried once more.
+      items.push({
+        section: 'accelerator',
+        mark: 'warn',
+        text: `${a.native}: failed once here, tried again on the next VM run`,
+        detail: [
+          ...evidence,
+          `trial boot on ${a.remembered.checkedAt}: ${a.remembered.failure ?? 'failed'}`,
+          'a second failure in a row settles it: later runs then go straight to tcg',
+        ],
+      });
+      accelerator = {
+        accel: decision.accel,
+        reason: `${decision.reason}; failed once (tcg if it fails again)`,
+      };
     }
   }
+  // Even TCG could not boot: no VM run can start here, whatever the other facts say.
+  if (trialFailure)
+    fail({
+      section: 'accelerator',
+      text: `the trial boot failed: ${trialFailure.message}`,
+      hint: trialFailure.hint ?? 'see the lines above',
+    });
   items.push({
     section: 'accelerator',
     mark: 'info',
@@ -179,7 +211,7 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
     fail({
       section: 'runtime',
       text: `runtime folder ${r.dir} (from ${r.from}) ${r.problem.what}`,
-      hint: `${r.problem.fix}, or set XDG_RUNTIME_DIR to a folder of yours with mode 0700`,
+      hint: `${r.problem.fix}, or ${r.otherwise}`,
     });
   else
     items.push({

@@ -1,13 +1,12 @@
-import { constants } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ARCHES, hostArch, listImages, type Arch } from '../image/index.ts';
 import { ACCESS_FACTS_SCRIPT, parseAccessFacts, type AccessFacts } from '../targets/native-access.ts';
 import { findOnPath } from '../util/find-on-path.ts';
-import { chooseAccelerator, cpuModel, type AccelDecision } from '../vm/accel.ts';
-import { AccelVerdicts, kvmDevice, verdictKey, type Verdict } from '../vm/accel-verdict.ts';
+import { chooseAccelerator, nativeAccelerator, type Accel, type AccelDecision } from '../vm/accel.ts';
+import { AccelVerdicts, kvmDevice, lookUpVerdict, type Verdict } from '../vm/accel-verdict.ts';
 import { probeAccelerators } from '../vm/probe-accel.ts';
 import {
   checkQemuVersion,
@@ -17,7 +16,7 @@ import {
   qemuSearchDirs,
   qemuVersionLine,
 } from '../vm/qemu-binary.ts';
-import { pathFacts, privateDirProblem, runtimeDirChoice } from '../vm/runtime-dir.ts';
+import { otherFolderHint, pathFacts, privateDirProblem, runtimeDirChoice } from '../vm/runtime-dir.ts';
 
 /** Everything `nslab doctor` looks at, gathered once; the verdicts are made from it by pure functions. */
 export interface DoctorFacts {
@@ -25,7 +24,13 @@ export interface DoctorFacts {
   qemu: QemuFacts[];
   accel: AccelFacts;
   native?: AccessFacts;
-  runtime: { dir: string; from: string; exists: boolean; problem?: { what: string; fix: string } };
+  runtime: {
+    dir: string;
+    from: string;
+    exists: boolean;
+    problem?: { what: string; fix: string };
+    otherwise: string;
+  };
   cache: { root: string; images: CachedImage[]; aptBytes: number };
   builders: { linuxkit?: string; aptGet?: string; dpkgDeb?: string };
   tools: { name: string; path?: string; package: string; neededFor: string }[];
@@ -42,7 +47,7 @@ export interface QemuFacts {
 
 export interface AccelFacts {
   /** The hardware accelerator of this host's OS (kvm, hvf, whpx), if it has one. */
-  native?: 'kvm' | 'hvf' | 'whpx';
+  native?: Accel;
   /** Linux: what opening the KVM device read-write gave. */
   device?: { path: string; opens: boolean; error?: string };
   /** What --accel auto decides before any trial, for a guest of this host's architecture. */
@@ -93,16 +98,6 @@ async function qemuFacts(
   return { arch, path, versionLine, ...(versionProblem ? { versionProblem } : {}), installHint };
 }
 
-async function deviceFacts(): Promise<AccelFacts['device']> {
-  const path = kvmDevice();
-  try {
-    await (await open(path, constants.O_RDWR)).close();
-    return { path, opens: true };
-  } catch (error) {
-    return { path, opens: false, error: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
-  }
-}
-
 /** Gathers the facts; reads only (the runtime folder is not created, no VM is booted). */
 export async function gatherDoctorFacts(options: {
   cacheRoot: string;
@@ -114,32 +109,27 @@ export async function gatherDoctorFacts(options: {
   const verdicts = options.verdicts ?? new AccelVerdicts();
   const qemu = await Promise.all(ARCHES.map((a) => qemuFacts(a, platform, arch, options.qemu)));
   const own = qemu.find((q) => q.arch === arch);
-  const native = ({ linux: 'kvm', darwin: 'hvf', win32: 'whpx' } as const)[platform as 'linux'];
+  const native = nativeAccelerator(platform);
+  const probes = await probeAccelerators(platform, own?.path, arch);
   const decision = chooseAccelerator({
     platform,
     hostArch: arch,
     guestArch: arch,
     requested: 'auto',
-    probes: await probeAccelerators(platform, own?.path, arch),
+    probes,
   });
-  let remembered: Verdict | undefined;
-  if (
-    native &&
-    own?.path &&
-    own.versionLine !== undefined &&
-    'accel' in decision &&
-    decision.accel !== 'tcg'
-  ) {
-    const key = await verdictKey({
-      accel: decision.accel,
-      guestArch: arch,
-      qemu: own.path,
-      qemuVersion: own.versionLine,
-      cpu: cpuModel(decision.accel, arch),
-      platform,
-    });
-    remembered = await verdicts.get(key);
-  }
+  const remembered =
+    own?.path && own.versionLine !== undefined && 'accel' in decision && decision.accel !== 'tcg'
+      ? (
+          await lookUpVerdict(verdicts, {
+            accel: decision.accel,
+            guestArch: arch,
+            qemu: own.path,
+            qemuVersion: own.versionLine,
+            platform,
+          })
+        ).verdict
+      : undefined;
   const choice = runtimeDirChoice(process.env, process.getuid?.(), os.tmpdir());
   const rfacts = pathFacts(choice.dir);
   const uid = process.getuid?.();
@@ -165,7 +155,15 @@ export async function gatherDoctorFacts(options: {
     qemu,
     accel: {
       native,
-      ...(platform === 'linux' ? { device: await deviceFacts() } : {}),
+      ...(platform === 'linux'
+        ? {
+            device: {
+              path: kvmDevice(),
+              opens: probes.kvm,
+              ...(probes.kvmError ? { error: probes.kvmError } : {}),
+            },
+          }
+        : {}),
       decision,
       remembered,
       verdictFile: verdicts.file,
@@ -183,6 +181,7 @@ export async function gatherDoctorFacts(options: {
       from: choice.from,
       exists: rfacts !== undefined,
       ...(problem ? { problem } : {}),
+      otherwise: otherFolderHint(choice.from),
     },
     cache: { root: options.cacheRoot, images, aptBytes: await folderBytes(join(options.cacheRoot, 'apt')) },
     builders: {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { findOnPath } from '../util/find-on-path.ts';
 import { EnvironmentError, UsageError } from '../errors.ts';
 import type { Arch } from './arch.ts';
 import { openImageDir } from './cache.ts';
@@ -6,7 +7,6 @@ import { buildDebianImage } from './debian-builder.ts';
 import { buildLinuxkitImage } from './linuxkit-builder.ts';
 import type { BuiltImage } from './manifest.ts';
 import { validateLinuxkitFile } from './validate.ts';
-import { execa } from 'execa';
 
 export const BUILDERS = ['auto', 'linuxkit', 'debian'] as const;
 export type BuilderChoice = (typeof BUILDERS)[number];
@@ -22,10 +22,6 @@ export interface BuildImageOptions {
   /** The debian builder's package cache; default <cacheRoot>/apt. Tests share one to stay offline. */
   aptRoot?: string;
   log?: (line: string) => void;
-}
-
-async function onPath(cmd: string): Promise<boolean> {
-  return (await execa('sh', ['-c', 'command -v "$1"', 'sh', cmd], { reject: false })).exitCode === 0;
 }
 
 /** linuxkit where the tool is installed, else debian where apt-get is, else a clear error. Pure. */
@@ -50,8 +46,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   }
   const validated = await validateLinuxkitFile(options.config);
   const builder = chooseBuilder(options.builder, {
-    linuxkit: await onPath('linuxkit'),
-    aptGet: await onPath('apt-get'),
+    linuxkit: findOnPath('linuxkit') !== undefined,
+    aptGet: findOnPath('apt-get') !== undefined,
   });
   const common = { arch: options.arch, cacheRoot: options.cacheRoot, log: options.log };
   return builder === 'linuxkit'

@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildObservations, isolationFailure } from './observations.ts';
 import { parseProbeOutput, probeArgs, PROBE_SCRIPT, unshareArgv } from './probe.ts';
 import { parseScenarioText } from './load.ts';
-import { skipNote } from '../../test/helpers/tools.ts';
+import { findOnPath, skipNote } from '../../test/helpers/tools.ts';
 
 const isRoot = process.getuid?.() === 0;
-const hasBusybox = existsSync('/bin/busybox');
+const busybox = findOnPath('busybox');
+const hasBusybox = busybox !== undefined;
 
 // Values a scenario could carry that would do harm if pasted into shell text.
 const HOSTILE = `a'b"c $(touch PWNED) \`touch PWNED\` ; touch PWNED
@@ -34,7 +35,7 @@ beforeAll(async () => {
   busyboxBin = join(work, 'bin');
   if (hasBusybox) {
     await execa('mkdir', ['-p', busyboxBin]);
-    await execa('/bin/busybox', ['--install', '-s', busyboxBin]);
+    await execa(busybox!, ['--install', '-s', busyboxBin]);
   }
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));

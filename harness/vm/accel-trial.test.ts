@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { acceleratorPlan, describeAccelFailure, qemuWords, SILENCE_BOUND_MS } from './accel-trial.ts';
+import {
+  acceleratorPlan,
+  describeAccelFailure,
+  namesAccelerator,
+  nextVerdict,
+  qemuWords,
+  settledFailure,
+  SILENCE_BOUND_MS,
+  type AccelFailure,
+} from './accel-trial.ts';
 
 // QEMU 8.x on a nested-KVM host (asterinas issue 2980, and machines of this workplace).
 const MSR_ABORT = `qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69
@@ -58,15 +67,56 @@ describe('acceleratorPlan', () => {
     expect(acceleratorPlan('kvm', 'auto')).toEqual(['kvm', 'tcg']);
     expect(acceleratorPlan('hvf', 'auto', { ok: true })).toEqual(['hvf', 'tcg']);
   });
-  it('auto: straight to tcg when the accelerator failed here before', () => {
-    expect(acceleratorPlan('kvm', 'auto', { ok: false })).toEqual(['tcg']);
+  it('auto: straight to tcg once a failure here is settled; an unsettled one is tried again', () => {
+    expect(acceleratorPlan('kvm', 'auto', { ok: false, settled: true })).toEqual(['tcg']);
+    expect(acceleratorPlan('kvm', 'auto', { ok: false, failures: 1, settled: false })).toEqual([
+      'kvm',
+      'tcg',
+    ]);
   });
   it('an explicit accelerator never falls back', () => {
     expect(acceleratorPlan('kvm', 'kvm')).toEqual(['kvm']);
-    expect(acceleratorPlan('whpx', 'whpx', { ok: false })).toEqual(['whpx']);
+    expect(acceleratorPlan('whpx', 'whpx', { ok: false, settled: true })).toEqual(['whpx']);
   });
   it('tcg is tcg', () => {
     expect(acceleratorPlan('tcg', 'auto')).toEqual(['tcg']);
     expect(acceleratorPlan('tcg', 'tcg')).toEqual(['tcg']);
+  });
+});
+
+describe('which failures settle the verdict', () => {
+  const failure = (kind: AccelFailure['kind'], certain: boolean): AccelFailure => ({
+    accel: 'kvm',
+    kind,
+    message: 'm',
+    certain,
+  });
+  it('QEMU naming the accelerator is certain; other words are not', () => {
+    expect(namesAccelerator(MSR_ABORT)).toBe(true);
+    expect(namesAccelerator('qemu-system-aarch64: -accel hvf: HV_UNSUPPORTED')).toBe(true);
+    expect(namesAccelerator('WHPX: Failed to setup partition')).toBe(true);
+    expect(namesAccelerator('qemu-system-x86_64: could not load kernel')).toBe(false);
+    expect(namesAccelerator('Could not set up host forwarding rule')).toBe(false);
+  });
+  it('a certain failure settles at once', () => {
+    expect(nextVerdict(undefined, failure('exited', true))).toMatchObject({
+      ok: false,
+      failures: 1,
+      settled: true,
+    });
+    expect(nextVerdict(undefined, failure('internal-error', true)).settled).toBe(true);
+  });
+  it('an uncertain one (a silent guest) settles only when it comes twice in a row', () => {
+    const once = nextVerdict(undefined, failure('silent', false));
+    expect(once).toMatchObject({ ok: false, kind: 'silent', failures: 1, settled: false });
+    expect(settledFailure(once)).toBe(false);
+    const twice = nextVerdict(once, failure('silent', false));
+    expect(twice).toMatchObject({ failures: 2, settled: true });
+    expect(settledFailure(twice)).toBe(true);
+    // A pass in between starts the count again.
+    expect(nextVerdict({ ok: true }, failure('silent', false))).toMatchObject({
+      failures: 1,
+      settled: false,
+    });
   });
 });

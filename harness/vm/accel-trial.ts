@@ -17,7 +17,42 @@ export interface AccelFailure {
   kind: AccelFailureKind;
   /** QEMU's own words where it said any, e.g. "QEMU aborted: failed to set MSR 0x10a to 0x69". */
   message: string;
+  /**
+   * The failure is the accelerator's beyond doubt: QEMU reported an internal error, or exited naming the
+   * accelerator. A silent guest or an exit that names something else may be load or chance: it makes this
+   * run fall back, but only a second one in a row settles the verdict (see nextVerdict).
+   */
+  certain: boolean;
 }
+
+/** QEMU's stderr names the accelerator (KVM, HVF, WHPX, an MSR or the hypervisor) as what failed. Pure. */
+export const namesAccelerator = (stderr: string) => /kvm|hvf|whpx|\bHV_|\bMSR\b|hypervisor/i.test(stderr);
+
+/** What is remembered of the trials of one accelerator on one host (the shape stored in the verdict file). */
+export interface TrialRecord {
+  ok: boolean;
+  failure?: string;
+  kind?: AccelFailureKind;
+  /** Failed trials in a row (uncertain ones count; two settle it). */
+  failures?: number;
+  /** A failure is settled: runs go straight to TCG until `nslab doctor --recheck`. */
+  settled?: boolean;
+}
+
+/** The record after a failed trial, from the one before it. Pure. */
+export function nextVerdict(before: TrialRecord | undefined, failure: AccelFailure): TrialRecord {
+  const failures = (before && !before.ok ? (before.failures ?? 1) : 0) + 1;
+  return {
+    ok: false,
+    failure: failure.message,
+    kind: failure.kind,
+    failures,
+    settled: failure.certain || failures >= 2,
+  };
+}
+
+/** A remembered failure that sends runs straight to TCG: settled ones only. Pure. */
+export const settledFailure = (v: TrialRecord | undefined) => v !== undefined && !v.ok && v.settled === true;
 
 /**
  * QEMU's own reason from its stderr: the first line that says error (else the first line), without the
@@ -56,15 +91,12 @@ export function describeAccelFailure(
 
 /**
  * The accelerators to try for one boot, in order. Under `--accel auto` a hardware accelerator gets one trial
- * and TCG is the fallback; one remembered as failing here is skipped; an explicit choice never falls back. Pure.
+ * and TCG is the fallback; one whose failure here is settled is skipped; an explicit choice never falls
+ * back. Pure.
  */
-export function acceleratorPlan(
-  chosen: Accel,
-  requested: AccelChoice,
-  remembered?: { ok: boolean },
-): Accel[] {
+export function acceleratorPlan(chosen: Accel, requested: AccelChoice, remembered?: TrialRecord): Accel[] {
   if (chosen === 'tcg') return ['tcg'];
   if (requested !== 'auto') return [chosen];
-  if (remembered && !remembered.ok) return ['tcg'];
+  if (settledFailure(remembered)) return ['tcg'];
   return [chosen, 'tcg'];
 }

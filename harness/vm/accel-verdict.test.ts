@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccelVerdicts, deviceIdentity, verdictKey, type VerdictKey } from './accel-verdict.ts';
+import { AccelVerdicts, deviceIdentity, lookUpVerdict, type VerdictKey } from './accel-verdict.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -68,16 +68,30 @@ describe('the key', () => {
       expect(await deviceIdentity('kvm', 'linux')).toBe(
         `${dev} rdev=${s.rdev} ino=${s.ino} ctime=${Math.round(s.ctimeMs)}`,
       );
-      const k = await verdictKey({
+      const store = new AccelVerdicts(join(dir, 'v.json'));
+      const input = {
         accel: 'kvm',
         guestArch: 'x86_64',
         qemu: dev,
         qemuVersion: 'v',
-        cpu: 'host',
         platform: 'linux',
+      } as const;
+      const { key: k, verdict } = await lookUpVerdict(store, input);
+      expect(verdict).toBeUndefined();
+      expect(k).toMatchObject({
+        accel: 'kvm',
+        qemu: dev,
+        qemuVersion: 'v',
+        cpu: 'host',
+        device: expect.stringContaining(dev),
       });
-      expect(k).toMatchObject({ accel: 'kvm', qemu: dev, qemuVersion: 'v', cpu: 'host' });
       expect(k.hostKernel).toMatch(/^Linux /);
+      await store.record(k, { ok: false, failure: 'x', settled: true });
+      expect((await lookUpVerdict(store, input)).verdict).toMatchObject({
+        ok: false,
+        failure: 'x',
+        settled: true,
+      });
       rmSync(dev);
       expect(await deviceIdentity('kvm', 'linux')).toBe(`${dev} absent`);
     } finally {

@@ -1,9 +1,11 @@
 import { readFile, realpath, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
+import type { Arch } from '../image/arch.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { userStateDir } from '../util/user-dirs.ts';
-import type { Accel } from './accel.ts';
+import { cpuModel, type Accel } from './accel.ts';
+import type { TrialRecord } from './accel-trial.ts';
 
 /**
  * Everything that could change whether a hardware accelerator runs the guest on this host. A verdict is
@@ -23,11 +25,9 @@ export interface VerdictKey {
   cpu: string;
 }
 
-export interface Verdict {
+/** One remembered verdict: a trial record (see accel-trial.ts) for one key. */
+export interface Verdict extends TrialRecord {
   key: VerdictKey;
-  ok: boolean;
-  /** How it failed, in QEMU's words (see accel-trial.ts). */
-  failure?: string;
   checkedAt: string;
 }
 
@@ -61,14 +61,9 @@ export class AccelVerdicts {
     return (await this.all()).find((v) => sameKey(v.key, key));
   }
 
-  async record(key: VerdictKey, result: { ok: boolean; failure?: string }): Promise<void> {
+  async record(key: VerdictKey, result: TrialRecord): Promise<void> {
     const rest = (await this.all()).filter((v) => !sameKey(v.key, key));
-    const verdict: Verdict = {
-      key,
-      ok: result.ok,
-      ...(result.failure ? { failure: result.failure } : {}),
-      checkedAt: new Date().toISOString(),
-    };
+    const verdict: Verdict = { key, ...result, checkedAt: new Date().toISOString() };
     await writeFileAtomic(
       this.file,
       `${JSON.stringify({ version: 1, verdicts: [...rest, verdict] }, null, 2)}\n`,
@@ -102,22 +97,19 @@ export async function deviceIdentity(accel: Accel, platform: NodeJS.Platform): P
   return `${accel} on ${platform}`;
 }
 
-/** Gathers the key for this host, this QEMU and this accelerator. */
-export async function verdictKey(input: {
-  accel: Accel;
-  guestArch: string;
-  qemu: string;
-  qemuVersion: string;
-  cpu: string;
-  platform: NodeJS.Platform;
-}): Promise<VerdictKey> {
-  return {
+/** Gathers the key for this host, this QEMU and this accelerator, and what is remembered under it. */
+export async function lookUpVerdict(
+  verdicts: AccelVerdicts,
+  input: { accel: Accel; guestArch: Arch; qemu: string; qemuVersion: string; platform: NodeJS.Platform },
+): Promise<{ key: VerdictKey; verdict?: Verdict }> {
+  const key: VerdictKey = {
     accel: input.accel,
     guestArch: input.guestArch,
     qemu: await realpath(input.qemu).catch(() => input.qemu),
     qemuVersion: input.qemuVersion,
     hostKernel: `${os.type()} ${os.release()}`,
     device: await deviceIdentity(input.accel, input.platform),
-    cpu: input.cpu,
+    cpu: cpuModel(input.accel, input.guestArch),
   };
+  return { key, verdict: await verdicts.get(key) };
 }

@@ -12,6 +12,8 @@ export interface AccelProbes {
   hvf: boolean;
   /** A short `qemu -accel whpx` run worked. */
   whpx: boolean;
+  /** Why the device did not open (e.g. ENOENT, EACCES), for `nslab doctor`. */
+  kvmError?: string;
 }
 
 export interface AccelDecision {
@@ -20,6 +22,9 @@ export interface AccelDecision {
 }
 
 const NATIVE: Partial<Record<NodeJS.Platform, Accel>> = { linux: 'kvm', darwin: 'hvf', win32: 'whpx' };
+
+/** The hardware accelerator of a host OS, if it has one. */
+export const nativeAccelerator = (platform: NodeJS.Platform) => NATIVE[platform];
 
 /**
  * Chooses the accelerator from what probing found, never from assumptions. A guest of another architecture

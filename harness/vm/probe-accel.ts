@@ -17,8 +17,9 @@ export async function probeAccelerators(
       const fh = await open(kvmDevice(), constants.O_RDWR);
       await fh.close();
       probes.kvm = true;
-    } catch {
+    } catch (error) {
       probes.kvm = false;
+      probes.kvmError = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     }
   } else if (platform === 'darwin') {
     const r = await execa('sysctl', ['-n', 'kern.hv_support'], { reject: false });

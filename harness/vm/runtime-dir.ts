@@ -170,7 +170,8 @@ export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
   return dir;
 }
 
-function otherFolderHint(from: string): string {
+/** Where else the runtime folder can go, given where this one came from. */
+export function otherFolderHint(from: string): string {
   return from === 'NSLAB_RUNTIME_DIR'
     ? 'point NSLAB_RUNTIME_DIR at a folder of yours with mode 0700'
     : 'set XDG_RUNTIME_DIR (or NSLAB_RUNTIME_DIR) to a folder of yours with mode 0700';

@@ -9,20 +9,25 @@ import { hostArch as detectHostArch, type Arch } from '../image/arch.ts';
 import type { BuiltImage } from '../image/manifest.ts';
 import { newBootSecrets, opensshPrivateKey, secretsOverlay } from '../image/secrets.ts';
 import { SshSession, type ExecResult } from '../ssh/index.ts';
-import { chooseAccelerator, cpuModel, type Accel, type AccelChoice, type AccelDecision } from './accel.ts';
+import { chooseAccelerator, type Accel, type AccelChoice, type AccelDecision } from './accel.ts';
 import {
   acceleratorPlan,
   describeAccelFailure,
+  namesAccelerator,
+  qemuWords,
+  nextVerdict,
+  settledFailure,
   SILENCE_BOUND_MS,
   type AccelFailure,
   type AccelFailureKind,
+  type TrialRecord,
 } from './accel-trial.ts';
-import { AccelVerdicts, verdictKey, type Verdict, type VerdictKey } from './accel-verdict.ts';
+import { AccelVerdicts, lookUpVerdict, type Verdict, type VerdictKey } from './accel-verdict.ts';
 import { ConsoleLog } from './console-log.ts';
 import { probeAccelerators } from './probe-accel.ts';
 import { freePort } from './port.ts';
 import { qemuArgv } from './qemu-argv.ts';
-import { checkQemuVersion, findQemu, qemuVersion, qemuVersionLine } from './qemu-binary.ts';
+import { checkQemuVersion, findQemu, parseQemuVersion, qemuVersionLine } from './qemu-binary.ts';
 import { qmpCommand, type QmpAddress } from './qmp.ts';
 import { stopPlan } from './cleanup.ts';
 import { sleep } from '../util/process.ts';
@@ -146,10 +151,6 @@ export class VmBuilder {
     const guestArch = this.image.manifest.arch as Arch;
     const qemu = await findQemu(guestArch, this.platform, this.qemu);
     const hostArch = detectHostArch();
-    // Only Apple Silicon has a minimum QEMU version; elsewhere skip the extra process.
-    const needsVersion = this.platform === 'darwin' && hostArch === 'aarch64';
-    const versionProblem = needsVersion && checkQemuVersion(await qemuVersion(qemu), this.platform, hostArch);
-    if (versionProblem) throw new EnvironmentError(versionProblem);
     const decision = chooseAccelerator({
       platform: this.platform,
       hostArch,
@@ -159,21 +160,24 @@ export class VmBuilder {
     });
     if ('error' in decision)
       throw new EnvironmentError(decision.error, 'use --accel auto to let nslab pick what works');
+    // QEMU's version line, only where something needs it: the Apple Silicon minimum, the verdict's key.
+    const remembers = decision.accel !== 'tcg' && this.accel === 'auto';
+    const appleSilicon = this.platform === 'darwin' && hostArch === 'aarch64';
+    const versionLine = remembers || appleSilicon ? await qemuVersionLine(qemu) : '';
+    const versionProblem =
+      appleSilicon && checkQemuVersion(parseQemuVersion(versionLine), this.platform, hostArch);
+    if (versionProblem) throw new EnvironmentError(versionProblem);
     // A hardware accelerator is proven by a guest that boots, not by a device that opens: under auto it
     // gets one trial, remembered per host, and TCG takes over when it fails.
-    let key: VerdictKey | undefined;
-    let remembered: Verdict | undefined;
-    if (decision.accel !== 'tcg' && this.accel === 'auto') {
-      key = await verdictKey({
-        accel: decision.accel,
-        guestArch,
-        qemu,
-        qemuVersion: await qemuVersionLine(qemu),
-        cpu: cpuModel(decision.accel, guestArch),
-        platform: this.platform,
-      });
-      remembered = await this.verdicts.get(key);
-    }
+    const { key, verdict: remembered } = remembers
+      ? await lookUpVerdict(this.verdicts, {
+          accel: decision.accel,
+          guestArch,
+          qemu,
+          qemuVersion: versionLine,
+          platform: this.platform,
+        })
+      : {};
     if (remembered?.ok)
       this.log(`vm: ${decision.accel} works on this host (remembered from ${remembered.checkedAt})`);
     if (decision.accel === 'tcg')
@@ -190,16 +194,17 @@ export class VmBuilder {
     };
   }
 
-  /** The failure a remembered verdict stands for, said in one line; the reason the report will give. */
+  /** A settled failure, said in one line; the reason the report will give. */
   private rememberedFailure(
     decision: AccelDecision,
     remembered: Verdict | undefined,
   ): { failed?: AccelFailure; reason: string } {
-    if (remembered?.ok !== false) return { reason: decision.reason };
+    if (!remembered || !settledFailure(remembered)) return { reason: decision.reason };
     const failed: AccelFailure = {
       accel: decision.accel,
-      kind: 'exited',
+      kind: remembered.kind ?? 'exited',
       message: remembered.failure ?? 'it failed',
+      certain: true,
     };
     this.log(
       `vm: using tcg: ${decision.accel} failed on this host before (${failed.message}); \`nslab doctor --recheck\` tries it again`,
@@ -208,6 +213,17 @@ export class VmBuilder {
       failed,
       reason: `${decision.accel} failed: ${failed.message} (remembered from ${remembered.checkedAt})`,
     };
+  }
+
+  /** Remembers a trial's outcome; a verdict that cannot be written costs a trial next time, never this boot. */
+  private async remember(key: VerdictKey, record: TrialRecord): Promise<void> {
+    try {
+      await this.verdicts.record(key, record);
+    } catch (error) {
+      this.log(
+        `vm: could not remember the accelerator verdict in ${this.verdicts.file}: ${(error as Error).message}`,
+      );
+    }
   }
 
   /** The QEMU command line of a boot in run folder `dir`: the one place that maps this builder onto argv. */
@@ -256,19 +272,32 @@ export class VmBuilder {
 
   async boot(): Promise<StartedVm> {
     const t0 = performance.now();
-    for (const c of await cleanupStale(runtimeDir(), this.log))
+    const root = runtimeDir();
+    for (const c of await cleanupStale(root, this.log))
       this.log(`vm: stopped a QEMU left behind by an earlier run: ${c}`);
     const { qemu, guestArch, decision, accels: plan, key, remembered } = await this.planBoot();
     let { failed, reason } = this.rememberedFailure(decision, remembered);
     let failedAtMs: number | undefined;
     for (const accel of plan) {
       try {
-        const trial = accel !== 'tcg';
-        const vm = await this.attempt({ qemu, guestArch, accel, reason, t0, trial, failed, failedAtMs });
-        if (key && accel !== 'tcg' && !remembered?.ok) await this.verdicts.record(key, { ok: true });
-        // A failure is remembered only once TCG has booted the same image: then it was the accelerator's.
-        if (key && accel === 'tcg' && failed && remembered?.ok !== false)
-          await this.verdicts.record(key, { ok: false, failure: failed.message });
+        // A trial fails fast (console silence, QMP internal-error): only under auto, which can fall back.
+        const trial = accel !== 'tcg' && this.accel === 'auto';
+        const vm = await this.attempt({
+          root,
+          qemu,
+          guestArch,
+          accel,
+          reason,
+          t0,
+          trial,
+          failed,
+          failedAtMs,
+        });
+        if (key && accel !== 'tcg' && !remembered?.ok) await this.remember(key, { ok: true });
+        // A failure is remembered once TCG has booted the same image (so the image was not the cause), and
+        // settles only when it was certain or came twice in a row (see nextVerdict).
+        if (key && accel === 'tcg' && failed && !settledFailure(remembered))
+          await this.remember(key, nextVerdict(remembered, failed));
         return vm;
       } catch (error) {
         if (!(error instanceof AcceleratorFailedError)) throw error;
@@ -289,6 +318,7 @@ export class VmBuilder {
 
   /** One boot under one accelerator. A trial (hardware accelerator) fails fast with AcceleratorFailedError. */
   private async attempt(a: {
+    root: string;
     qemu: string;
     guestArch: Arch;
     accel: Accel;
@@ -310,19 +340,10 @@ export class VmBuilder {
       const what = phase === 'qemuSpawned' ? `QEMU started as ${name}` : (PHASE_TEXT[phase] ?? phase);
       if (phase !== 'firstCommand') this.log(`vm: ${what} (${(phases[phase] / 1000).toFixed(2)} s)`);
     };
-    const root = runtimeDir();
-    const dir = join(root, `vm-${id}`);
-    await mkdir(dir, { mode: 0o700 });
-    await writeFile(join(dir, 'owner'), String(process.pid), { mode: 0o600 });
-    const secrets = newBootSecrets();
+    const dir = join(a.root, `vm-${id}`);
     const bootInitrd = join(dir, 'initrd.img');
-    await writeFile(bootInitrd, Buffer.concat([await readFile(this.image.initrd), secretsOverlay(secrets)]), {
-      mode: 0o600,
-    });
     const clientKeyFile = join(dir, 'client_key');
-    await writeFile(clientKeyFile, opensshPrivateKey(secrets.client), { mode: 0o600 });
-    const qmp: QmpAddress =
-      this.platform === 'win32' ? { port: await freePort() } : { socket: join(dir, 'qmp.sock') };
+    const secrets = newBootSecrets();
     const consoleLog = new ConsoleLog(join(dir, 'console.log'));
     const timeout = this.bootTimeoutMs ?? defaultBootTimeoutMs(accel);
     const stderrFile = join(dir, 'qemu.err');
@@ -330,6 +351,7 @@ export class VmBuilder {
 
     let pid = 0;
     let sshPort = 0;
+    let qmp: QmpAddress = { socket: join(dir, 'qmp.sock') };
     let exited: { code: number | null; signal: string | null } | undefined;
     // A failed or interrupted boot: QEMU goes at once, and boot() rejects only once it is really gone.
     const stopNow = async () => {
@@ -340,13 +362,28 @@ export class VmBuilder {
       owned.delete(pid);
       await rm(dir, { recursive: true, force: true });
     };
-    const accelFailed = async (kind: AccelFailureKind, silenceMs?: number) =>
-      new AcceleratorFailedError({
+    const accelFailed = async (kind: AccelFailureKind, silenceMs?: number) => {
+      const stderr = await qemuStderr();
+      return new AcceleratorFailedError({
         accel,
         kind,
-        message: describeAccelFailure(kind, { exit: exited, stderr: await qemuStderr(), silenceMs }),
+        message: describeAccelFailure(kind, { exit: exited, stderr, silenceMs }),
+        certain: kind === 'internal-error' || (kind === 'exited' && namesAccelerator(stderr)),
       });
+    };
     try {
+      // Inside the try: a failure while writing the per-boot keys removes them too.
+      await mkdir(dir, { mode: 0o700 });
+      await writeFile(join(dir, 'owner'), String(process.pid), { mode: 0o600 });
+      await writeFile(
+        bootInitrd,
+        Buffer.concat([await readFile(this.image.initrd), secretsOverlay(secrets)]),
+        {
+          mode: 0o600,
+        },
+      );
+      await writeFile(clientKeyFile, opensshPrivateKey(secrets.client), { mode: 0o600 });
+      if (this.platform === 'win32') qmp = { port: await freePort() };
       for (let attempt = 1; ; attempt++) {
         sshPort = attempt === 1 && this.sshPort ? this.sshPort : await freePort();
         const argv = this.argvFor({ guestArch, accel, dir, name, sshPort, qmp });
@@ -378,12 +415,16 @@ export class VmBuilder {
         }
         if (exited) {
           const err = await qemuStderr();
-          if (/Could not set up host forwarding rule/.test(err) && attempt < 3) {
-            this.log(`vm: port ${sshPort} was taken; retrying on another`);
-            owned.delete(pid);
-            continue;
+          if (/Could not set up host forwarding rule/.test(err)) {
+            if (attempt < 3) {
+              this.log(`vm: port ${sshPort} was taken; retrying on another`);
+              owned.delete(pid);
+              continue;
+            }
+            throw new BootError(`no free port for the SSH forward after 3 tries: ${qemuWords(err)}`, '');
           }
-          if (a.trial) throw await accelFailed('exited');
+          // A trial's exit is the accelerator's; an explicit one's only when QEMU names the accelerator.
+          if (accel !== 'tcg' && (a.trial || namesAccelerator(err))) throw await accelFailed('exited');
           throw new BootError(
             `QEMU exited at once (${describeExit(exited)}): ${err.trim().split('\n').slice(-3).join(' / ')}`,
             consoleLog.tail(),
@@ -425,6 +466,8 @@ export class VmBuilder {
           }
           if (await done()) return;
           if (performance.now() > deadline) {
+            // Not one byte from a hardware-accelerated guest in the whole timeout: the accelerator's doing.
+            if (accel !== 'tcg' && consoleLog.bytes === 0) throw await accelFailed('silent', timeout);
             throw new BootError(
               `no ${what} within ${Math.round(timeout / 1000)} s (accelerator ${accel}; raise it with --boot-timeout)`,
               consoleLog.tail(),

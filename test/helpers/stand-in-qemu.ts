@@ -1,5 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostArch, type Arch } from '../../harness/image/arch.ts';
+import { cpuModel } from '../../harness/vm/accel.ts';
 import { findOnPath } from './tools.ts';
 
 /**
@@ -11,38 +13,45 @@ import { findOnPath } from './tools.ts';
  */
 export type StandInMode = 'abort' | 'silent' | 'works';
 
-/** The real QEMU for this guest architecture, by a PATH lookup (undefined when it is not installed). */
-export const realQemu = (arch: 'x86_64' | 'aarch64' = 'x86_64') => findOnPath(`qemu-system-${arch}`);
+/** What the `abort` stand-in prints, by guest architecture (x86: asterinas issue 2980; arm: a KVM vCPU init error). */
+export const ABORT_WORDS: Record<Arch, string> = {
+  x86_64: 'failed to set MSR 0x10a to 0x69',
+  aarch64: 'kvm_init_vcpu: kvm_arch_init_vcpu failed (0): Invalid argument',
+};
 
-/** Writes an executable `qemu-system-x86_64` stand-in into `dir` and returns its path. */
-export function standInQemu(dir: string, mode: StandInMode, real = realQemu()!): string {
+/** The real QEMU for this guest architecture, by a PATH lookup (undefined when it is not installed). */
+export const realQemu = (arch: Arch = hostArch()) => findOnPath(`qemu-system-${arch}`);
+
+/** Writes an executable `qemu-system-<arch>` stand-in into `dir` and returns its path. */
+export function standInQemu(dir: string, mode: StandInMode, arch: Arch = hostArch()): string {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'qemu-system-x86_64');
+  const name = `qemu-system-${arch}`;
+  const path = join(dir, name);
   const hardware = `case " $* " in *accel=kvm*|*accel=hvf*|*accel=whpx*) ;; *) exec "$REAL" "$@" ;; esac`;
   const body: Record<StandInMode, string> = {
     abort: `ulimit -c 0
-echo "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69" >&2
-echo "qemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion \\\`ret == cpu->kvm_msr_buf->nmsrs' failed." >&2
+echo "${name}: error: ${ABORT_WORDS[arch]}" >&2
+echo "${name}: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion failed." >&2
 kill -ABRT $$`,
-    silent: rewrite('a=null', 'file:*'),
-    works: rewrite('', ''),
+    silent: rewrite(arch, 'a=null', 'file:*'),
+    works: rewrite(arch, '', ''),
   };
   writeFileSync(
     path,
-    `#!/bin/sh\n# nslab test stand-in (${mode})\nREAL='${real}'\n${hardware}\n${body[mode]}\n`,
+    `#!/bin/sh\n# nslab test stand-in (${mode})\nREAL='${realQemu(arch)}'\n${hardware}\n${body[mode]}\n`,
   );
   chmodSync(path, 0o755);
   return path;
 }
 
 /** Runs the real QEMU under TCG with a TCG-valid CPU; `serial` rewrites the console file argument. */
-function rewrite(serialAction: string, serialPattern: string): string {
+function rewrite(arch: Arch, serialAction: string, serialPattern: string): string {
   const serial = serialPattern ? `\n    ${serialPattern}) ${serialAction} ;;` : '';
   return `for a; do
   shift
   case "$a" in
-    *accel=kvm*|*accel=hvf*|*accel=whpx*) a=$(printf '%s' "$a" | sed 's/accel=[a-z]*/accel=tcg/') ;;
-    host) a='qemu64,+rdrand' ;;${serial}
+    *accel=kvm*|*accel=hvf*|*accel=whpx*) a=$(printf '%s' "$a" | sed 's/accel=[a-z]*/accel=tcg/; s/,gic-version=3//') ;;
+    host) a='${cpuModel('tcg', arch)}' ;;${serial}
   esac
   set -- "$@" "$a"
 done
