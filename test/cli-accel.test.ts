@@ -8,6 +8,7 @@ import { ABORT_WORDS, realQemu, standInQemu, type StandInMode } from './helpers/
 import { hostArch } from '../harness/image/arch.ts';
 import { cpuModel } from '../harness/vm/accel.ts';
 import { skipNote } from './helpers/tools.ts';
+import { interruptWhen } from './helpers/interrupt.ts';
 
 // --accel auto on a host whose /dev/kvm opens but cannot run the guest. That host exists only sometimes, so
 // it is reproduced everywhere: a stand-in file as the KVM device (NSLAB_KVM_DEVICE) and stand-in QEMUs that
@@ -133,13 +134,7 @@ describe.runIf(canRun)(
     it('Ctrl-C during the kvm trial: exit 130, the report written, no QEMU and no keys left', async () => {
       const h = host('silent');
       const child = h.start();
-      let sent = false;
-      child.stderr?.on('data', (d: Buffer) => {
-        if (!sent && d.toString().includes('vm: QEMU started as')) {
-          sent = true;
-          setTimeout(() => child.kill('SIGINT'), 500);
-        }
-      });
+      interruptWhen(child, 'vm: QEMU started as');
       const r = await child;
       expect(r.exitCode).toBe(130);
       expect(JSON.parse(String(r.stdout)).interrupted).toBe(true);

@@ -11,6 +11,7 @@ import type { BuiltImage } from '../harness/image/manifest.ts';
 import { projectImage, qemuProcessesWith } from './helpers/image.ts';
 import { realQemu } from './helpers/stand-in-qemu.ts';
 import { skipNote } from './helpers/tools.ts';
+import { interruptWhen } from './helpers/interrupt.ts';
 
 // The VM target end to end through the CLI: real image, real QEMU (whatever --accel auto finds), real SSH.
 const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
@@ -101,13 +102,7 @@ describe.runIf(hasQemu)(
         [BIN, 'scenario', 'pid-ns', '--target', 'vm', '--json', '--report-dir', 'int'],
         { reject: false, cwd: dir, env: env() },
       );
-      let sent = false;
-      child.stderr?.on('data', (d: Buffer) => {
-        if (!sent && d.toString().includes('vm: QEMU started')) {
-          sent = true;
-          setTimeout(() => child.kill('SIGINT'), 500);
-        }
-      });
+      interruptWhen(child, 'vm: QEMU started');
       const r = await child;
       expect(r.exitCode).toBe(130);
       expect(JSON.parse(readFileSync(join(dir, 'int', 'latest', 'report.json'), 'utf8')).interrupted).toBe(
