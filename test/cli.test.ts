@@ -17,7 +17,9 @@ const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
 const isRoot = process.getuid?.() === 0;
 let dir: string;
 
-const nslab = (args: string[]) => execa('node', [BIN, ...args], { reject: false, cwd: dir });
+// A runtime folder of its own: a VM another run keeps in the user's folder would be reused otherwise.
+const nslab = (args: string[]) =>
+  execa('node', [BIN, ...args], { reject: false, cwd: dir, env: { NSLAB_RUNTIME_DIR: join(dir, 'run') } });
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'nslab-cli-'));
