@@ -69,6 +69,7 @@ describe.runIf(hasApt)(`the debian builder${skipNote(hasApt, 'needs apt-get and 
       'usr/sbin/ip',
       'usr/bin/ipcs',
       'usr/bin/ipcmk',
+      'usr/bin/ipcrm',
       'lib64/ld-linux-x86-64.so.2',
     ]) {
       expect(listing).toMatch(new RegExp(` ${f.replace(/\./g, '\\.')}$`, 'm'));

@@ -53,6 +53,7 @@ const BINARIES: { name: string; to: string }[] = [
   { name: 'setpriv', to: 'usr/bin/setpriv' },
   { name: 'ipcs', to: 'usr/bin/ipcs' },
   { name: 'ipcmk', to: 'usr/bin/ipcmk' },
+  { name: 'ipcrm', to: 'usr/bin/ipcrm' }, // so that ipc-ns removes the queue it made
   { name: 'ip', to: 'usr/sbin/ip' },
 ];
 
