@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipNote } from './helpers/tools.ts';
+import { alive } from '../harness/util/process.ts';
 
 const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
 const isRoot = process.getuid?.() === 0;
@@ -152,6 +153,38 @@ describe('scenario timeouts', () => {
       expect(result).toMatchObject({ status: 'error', reason: 'timeout' });
       expect(result.detail).toMatch(/did not finish within 1 s/);
       expect((await execa('pgrep', ['-f', `sleep ${nap}`], { reject: false })).stdout).toBe('');
+    },
+  );
+
+  it.runIf(isRoot)(
+    `without a PID namespace, the isolated process's children end with it${skipNote(isRoot, 'needs root')}`,
+    async () => {
+      // The probe keeps the inside alive with a child `sleep`; with no PID namespace to take it down, the
+      // probe must end it too. The outside records the inside's children before the probe ends them.
+      const scenarios = join(dir, 'children-scenarios');
+      mkdirSync(scenarios, { recursive: true });
+      writeFileSync(
+        join(scenarios, 'kids.yaml'),
+        `name: kids\ntitle: t\nquestion: q\nisolate: { namespaces: [uts] }\nobserve:\n  inside: [pid]\n  outside: [{ name: kids, run: [sh, -c, 'cat /proc/$NSLAB_PID/task/*/children'] }]\nexpect:\n  - { that: outside.run.kids.exit, equals: 0, why: w }\n`,
+      );
+      const r = await nslab([
+        'scenario',
+        'kids',
+        '--scenarios-dir',
+        scenarios,
+        '--json',
+        '--report-dir',
+        'kids',
+      ]);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const kids = String(
+        JSON.parse(String(r.stdout)).targets[0].scenarios[0].observations.outside.run.kids.output,
+      )
+        .split(/\s+/)
+        .filter(Boolean);
+      expect(kids.length).toBeGreaterThan(0);
+      // Killed: gone, or a zombie waiting for whoever reaps orphans here.
+      for (const k of kids) expect(alive(Number(k)), `child ${k} outlived the probe`).toBe(false);
     },
   );
 

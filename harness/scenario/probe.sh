@@ -58,8 +58,12 @@ NSLAB_DIR=$(mktemp -d) || exit 70
 export NSLAB_DIR NSLAB_INNER
 up=''
 pid=''
+# Ends the isolated process and its children: without a PID namespace, its `sleep` would outlive it.
+end_isolated() {
+  kill -9 $(cat /proc/"$1"/task/*/children 2>/dev/null) "$1" 2>/dev/null
+}
 cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  [ -n "$pid" ] && end_isolated "$pid"
   [ -n "$up" ] && kill -9 "$up" 2>/dev/null
   rm -rf "$NSLAB_DIR"
 }
@@ -131,7 +135,7 @@ export NSLAB_PID
 run_cmds outside "$@"
 
 cat "$NSLAB_DIR/inside"
-kill -9 "$pid" 2>/dev/null
+end_isolated "$pid"
 pid=''
 wait "$up" 2>/dev/null
 up=''
