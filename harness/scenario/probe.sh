@@ -37,7 +37,9 @@ ns_links() {
   while read -r line; do
     case $line in *" -> "*) ;; *) continue ;; esac
     t=${line% -> *}; t=${t##* }
-    case $t in pid | mnt | uts | ipc | net | user | cgroup | time) emit "$1.$t" "${line##* -> }" ;; esac
+    case $t in pid | pid_for_children | mnt | uts | ipc | net | user | cgroup | time | time_for_children)
+      emit "$1.$t" "${line##* -> }" ;;
+    esac
   done < "$NSLAB_DIR/ns.$$"
 }
 '
