@@ -1,5 +1,6 @@
 import type { ScenarioResult, ScenarioStatus } from '../scenario/run.ts';
 import type { TargetInfo } from '../targets/types.ts';
+import type { Preflight } from '../scenario/preflight.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -9,6 +10,8 @@ export interface TargetReport extends TargetInfo {
   reason?: string;
   detail?: string;
   hint?: string;
+  /** What the target offered the scenarios: uid, capabilities, namespaces, sysctls, kernel options, tools. */
+  preflight?: Preflight;
   scenarios: ScenarioResult[];
 }
 

@@ -1,6 +1,13 @@
 import { hostUname } from '../targets/native.ts';
 import { runScenario, skippedResult, type ScenarioResult } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/types.ts';
+import {
+  parsePreflight,
+  preflightSkip,
+  PREFLIGHT_SCRIPT,
+  toolsOf,
+  type Preflight,
+} from '../scenario/preflight.ts';
 import type { Target } from '../targets/types.ts';
 import { SCHEMA_VERSION, type RunReport, type TargetReport } from '../report/types.ts';
 import { newRunId } from './run-id.ts';
@@ -95,12 +102,22 @@ async function runTarget(
       emit({ type: 'target-ready', report });
       return report;
     }
-    const report: TargetReport = { ...info, status: 'ready', scenarios: [] };
+    const preflight = await runPreflight(target, options);
+    const report: TargetReport = {
+      ...info,
+      status: 'ready',
+      ...(preflight ? { preflight } : {}),
+      scenarios: [],
+    };
     emit({ type: 'target-ready', report });
     for (const scenario of options.scenarios) {
       if (options.signal?.aborted) break;
       emit({ type: 'scenario-start', target: target.kind, scenario: scenario.name });
-      const result = await runScenario(scenario, target, options.signal, info, options.scenarioTimeoutMs);
+      // What the preflight shows cannot work here is a named skip, never a run that errors or passes.
+      const skip = preflight && preflightSkip(scenario, preflight);
+      const result = skip
+        ? skippedResult(scenario, skip)
+        : await runScenario(scenario, target, options.signal, info, options.scenarioTimeoutMs);
       if (options.signal?.aborted && result.status === 'error') break;
       report.scenarios.push(result);
       emit({ type: 'scenario-done', target: target.kind, result });
@@ -108,5 +125,15 @@ async function runTarget(
     return report;
   } finally {
     await target.close();
+  }
+}
+
+/** The preflight, once per target: what the scenarios can count on there. Undefined if it could not run. */
+async function runPreflight(target: Target, options: RunOptions): Promise<Preflight | undefined> {
+  try {
+    const r = await target.runProbe(PREFLIGHT_SCRIPT, toolsOf(options.scenarios), options.signal);
+    return r.exitCode === 0 ? parsePreflight(r.stdout) : undefined;
+  } catch {
+    return undefined;
   }
 }

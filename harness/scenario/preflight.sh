@@ -1,0 +1,31 @@
+# nslab preflight: what a target offers the scenarios, as KEY=VALUE lines, once per target before they run.
+# POSIX sh for dash, bash and busybox ash; builtins where it can (each process costs time in a TCG guest).
+# The tool names to look for arrive as positional parameters and are only ever expanded as "$t".
+echo "uid=$(id -u)"
+while read -r k v rest; do [ "$k" = CapEff: ] && echo "capeff=$v"; done < /proc/self/status
+# One ls for all namespace links (ls's own, the same as this shell's): "... pid -> pid:[4026531836]".
+ls -l /proc/self/ns/ 2>/dev/null | while read -r line; do
+  case $line in *" -> "*) t=${line% -> *}; echo "ns.${t##* }=${line##* -> }" ;; esac
+done
+for f in user/max_user_namespaces kernel/unprivileged_userns_clone kernel/apparmor_restrict_unprivileged_userns; do
+  # cat, not read: an integer sysctl answers a read at a non-zero offset with EOF, and read takes a byte at a time.
+  [ -r "/proc/sys/$f" ] && echo "sysctl.$f=$(cat "/proc/sys/$f")"
+done
+read -r release < /proc/sys/kernel/osrelease
+config=''
+if [ -r /proc/config.gz ]; then config=$(zcat /proc/config.gz 2>/dev/null)
+elif [ -r "/boot/config-$release" ]; then config=$(cat "/boot/config-$release")
+fi
+printf '%s\n' "$config" | while read -r line; do
+  case $line in
+    CONFIG_UTS_NS=* | CONFIG_IPC_NS=* | CONFIG_USER_NS=* | CONFIG_PID_NS=* | CONFIG_NET_NS=* | CONFIG_TIME_NS=* | CONFIG_CGROUPS=*)
+      echo "config.$line" ;;
+    "# CONFIG_"*" is not set") t=${line#\# }; t=${t%% *}
+      case $t in CONFIG_UTS_NS | CONFIG_IPC_NS | CONFIG_USER_NS | CONFIG_PID_NS | CONFIG_NET_NS | CONFIG_TIME_NS | CONFIG_CGROUPS) echo "config.$t=n" ;; esac ;;
+  esac
+done
+for t in "$@"; do
+  if command -v "$t" > /dev/null 2>&1; then echo "tool.$t=yes"; else echo "tool.$t=no"; fi
+done
+command -v unshare > /dev/null 2>&1 && echo "unshare=$(unshare --version 2>&1 | head -n 1)"
+exit 0
