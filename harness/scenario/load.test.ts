@@ -20,6 +20,11 @@ expect:
     on: [native]
 `;
 
+/** GOOD with a time namespace instead of uts, and `time:` set to the given YAML (on line 6). */
+function withTime(time: string, namespaces = '[pid, time]'): string {
+  return GOOD.replace('  namespaces: [pid, uts]\n', `  namespaces: ${namespaces}\n  time: ${time}\n`);
+}
+
 function errorOf(text: string, file = 'demo.yaml'): ConfigError {
   try {
     parseScenarioText(file, text);
@@ -42,6 +47,12 @@ describe('scenario loader', () => {
       value: 'inside.pid',
       targets: ['native'],
     });
+  });
+
+  it('reads the time namespace clock offsets, and none when absent', () => {
+    const s = parseScenarioText('demo.yaml', withTime('{ boottime: 86400, monotonic: -3 }'));
+    expect(s.isolate).toEqual({ namespaces: ['pid', 'time'], time: { boottime: 86400, monotonic: -3 } });
+    expect(parseScenarioText('demo.yaml', GOOD).isolate).toEqual({ namespaces: ['pid', 'uts'] });
   });
 
   it('loads the shipped scenarios, pid-ns among them', async () => {
@@ -131,6 +142,54 @@ describe('scenario loader', () => {
       7,
       'name',
       /must match the file name "demo"/,
+    ],
+    [
+      'time offsets without the time namespace',
+      withTime('{ boottime: 86400 }', '[pid, uts]'),
+      6,
+      3,
+      'isolate.time',
+      /clock offsets need a time namespace/,
+    ],
+    [
+      'a time offset that is not a whole number',
+      withTime('{ boottime: 1.5 }'),
+      6,
+      21,
+      'isolate.time.boottime',
+      /expected a whole number of seconds .* found the number 1\.5/,
+    ],
+    [
+      'a time offset beyond the kernel limit',
+      withTime('{ monotonic: -4611686019 }'),
+      6,
+      22,
+      'isolate.time.monotonic',
+      /from -4611686018 to 4611686018 .* found the number -4611686019/,
+    ],
+    [
+      'a time offset given as a string',
+      withTime('{ boottime: "86400" }'),
+      6,
+      21,
+      'isolate.time.boottime',
+      /found the string "86400"/,
+    ],
+    [
+      'a clock a time namespace cannot shift',
+      withTime('{ realtime: 5 }'),
+      6,
+      11,
+      'isolate.time.realtime',
+      /unknown key "realtime"; expected one of boottime, monotonic/,
+    ],
+    [
+      'empty time offsets',
+      withTime('{}'),
+      6,
+      9,
+      'isolate.time',
+      /expected at least one of boottime, monotonic/,
     ],
     [
       'a YAML syntax error',

@@ -8,10 +8,13 @@ import {
   INSIDE_BUILTINS,
   OPERATORS,
   OUTSIDE_BUILTINS,
+  TIME_CLOCKS,
+  TIME_OFFSET_MAX,
   type CommandObservation,
   type Expectation,
   type Scenario,
   type Side,
+  type TimeOffsets,
 } from './types.ts';
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -67,13 +70,14 @@ function parseScenario(src: YamlSource): Scenario {
       `rename the file to ${name}.yaml or change name`,
     );
   }
-  const isolateNode = mapping(src, required(src, root, '', 'isolate'), 'isolate', ['namespaces']);
+  const isolateNode = mapping(src, required(src, root, '', 'isolate'), 'isolate', ['namespaces', 'time']);
   const nsNode = sequence(src, required(src, isolateNode, 'isolate', 'namespaces'), 'isolate.namespaces');
   const namespaces = nsNode.items.map((item, i) =>
     oneOf(src, item as Node, childPath('isolate.namespaces', i), NAMESPACES),
   ) as Namespace[];
   if (namespaces.length === 0)
     throw src.error(nsNode, 'isolate.namespaces', 'expected at least one namespace');
+  const time = timeOffsets(src, isolateNode, namespaces);
 
   const observeNode = mapping(src, required(src, root, '', 'observe'), 'observe', ['inside', 'outside']);
   const inside = side(src, observeNode, 'inside', INSIDE_BUILTINS);
@@ -92,13 +96,46 @@ function parseScenario(src: YamlSource): Scenario {
     question: string(src, required(src, root, '', 'question'), 'question'),
     source: optionalString(src, root, '', 'source'),
     file: src.file,
-    isolate: { namespaces },
+    isolate: time ? { namespaces, time } : { namespaces },
     observe: {
       inside: inside as Scenario['observe']['inside'],
       outside: outside as Scenario['observe']['outside'],
     },
     expect,
   };
+}
+
+/** `isolate.time`: whole-second clock offsets, only with the time namespace they shift. */
+function timeOffsets(src: YamlSource, isolate: YAMLMap, namespaces: Namespace[]): TimeOffsets | undefined {
+  const node = isolate.get('time', true) as Node | undefined;
+  if (node === undefined) return undefined;
+  const m = mapping(src, node, 'isolate.time', TIME_CLOCKS);
+  if (!namespaces.includes('time')) {
+    const key = (isolate.items as Pair[]).find((p) => isScalar(p.key) && p.key.value === 'time')?.key;
+    throw src.error(
+      key as Node,
+      'isolate.time',
+      'clock offsets need a time namespace, and isolate.namespaces has no time',
+      'add time to isolate.namespaces or remove isolate.time',
+    );
+  }
+  if (m.items.length === 0)
+    throw src.error(m, 'isolate.time', `expected at least one of ${TIME_CLOCKS.join(', ')}`);
+  const offsets: TimeOffsets = {};
+  for (const clock of TIME_CLOCKS) {
+    const valueNode = m.get(clock, true) as Node | undefined;
+    if (valueNode === undefined) continue;
+    const v = isScalar(valueNode) ? valueNode.value : undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > TIME_OFFSET_MAX) {
+      throw src.error(
+        valueNode,
+        childPath('isolate.time', clock),
+        `expected a whole number of seconds from -${TIME_OFFSET_MAX} to ${TIME_OFFSET_MAX} (the kernel's limit), found ${describeNode(valueNode)}`,
+      );
+    }
+    offsets[clock] = v;
+  }
+  return offsets;
 }
 
 function side(src: YamlSource, observe: YAMLMap, which: Side, builtins: readonly string[]) {

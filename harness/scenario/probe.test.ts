@@ -28,6 +28,19 @@ observe:
 `,
 );
 
+// A time namespace whose boot clock runs a day ahead.
+const timed = parseScenarioText(
+  'timed.yaml',
+  `name: timed
+title: t
+question: q
+isolate: { namespaces: [time], time: { boottime: 86400 } }
+observe:
+  inside: [{ name: up, run: [cat, /proc/uptime] }]
+  outside: [{ name: up, run: [cat, /proc/uptime] }]
+`,
+);
+
 let work: string;
 let busyboxBin: string;
 beforeAll(async () => {
@@ -40,8 +53,8 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function runProbe(shell: string[], env?: Record<string, string>) {
-  const r = await execa(shell[0]!, [...shell.slice(1), '-s', '--', ...probeArgs(scenario, { shell })], {
+async function runProbe(shell: string[], env?: Record<string, string>, s = scenario) {
+  const r = await execa(shell[0]!, [...shell.slice(1), '-s', '--', ...probeArgs(s, { shell })], {
     input: PROBE_SCRIPT,
     cwd: work,
     env,
@@ -62,6 +75,57 @@ describe('unshareArgv', () => {
       '--mount-proc',
     ]);
     expect(unshareArgv(['uts', 'uts'])).toEqual(['unshare', '--uts']);
+  });
+  it('gives the time namespace its clock offsets after all namespace flags, boottime first', () => {
+    expect(unshareArgv(['time', 'pid'], { monotonic: -5, boottime: 86400 })).toEqual([
+      'unshare',
+      '--time',
+      '--fork',
+      '--pid',
+      '--mount-proc',
+      '--boottime',
+      '86400',
+      '--monotonic',
+      '-5',
+    ]);
+    expect(unshareArgv(['time'], { monotonic: 0 })).toEqual([
+      'unshare',
+      '--time',
+      '--fork',
+      '--monotonic',
+      '0',
+    ]);
+    // The namespace is for children only: the isolated process must be one (see UNSHARE_FLAGS).
+    expect(unshareArgv(['time'], {})).toEqual(['unshare', '--time', '--fork']);
+  });
+  it('refuses clock offsets without the time namespace', () => {
+    expect(() => unshareArgv(['uts'], { boottime: 1 })).toThrow(/without the time namespace/);
+  });
+});
+
+describe('probeArgs', () => {
+  it('puts the offsets into the isolate argv, the user namespace of a rootless target first', () => {
+    const args = probeArgs(timed, { extraNamespaces: ['user'] });
+    const n = Number(args[0]);
+    expect(args.slice(1, 1 + n)).toEqual([
+      'unshare',
+      '--user',
+      '--map-root-user',
+      '--time',
+      '--fork',
+      '--boottime',
+      '86400',
+      'sh',
+      '-c',
+      'eval "$NSLAB_INNER"',
+      'nslab-inside',
+      '1',
+      'up',
+      '2',
+      'cat',
+      '/proc/uptime',
+    ]);
+    expect(args.slice(1 + n)).toEqual(['1', 'up', '2', 'cat', '/proc/uptime']);
   });
 });
 
@@ -114,6 +178,17 @@ describe.runIf(isRoot)(`the probe, really run${skipNote(isRoot, 'needs root')}`,
     expect(o.outside.run?.pidvar).toEqual({ output: String(o.outside.pid), exit: 0 });
     // The isolated process is gone afterwards.
     expect(existsSync(`/proc/${o.outside.pid}`)).toBe(false);
+  });
+
+  it('runs the inside with its boot clock shifted by the offset, the outside unshifted', async () => {
+    const records = await runProbe(['sh'], undefined, timed);
+    expect(isolationFailure(records)).toBeUndefined();
+    const o = buildObservations(records, timed);
+    const seconds = (side: typeof o.inside) => Number(side.run?.up?.output.split(' ')[0]);
+    const shift = seconds(o.inside) - seconds(o.outside);
+    // The outside reads a moment after the inside: a little less than a day, never more.
+    expect(shift).toBeGreaterThan(86400 - 5);
+    expect(shift).toBeLessThanOrEqual(86400);
   });
 
   it('reports a failure to isolate instead of hanging', async () => {

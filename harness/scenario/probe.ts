@@ -1,12 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { projectFile } from '../project-root.ts';
 import type { Namespace } from '../vocabulary.ts';
-import type { CommandObservation, Scenario } from './types.ts';
+import { TIME_CLOCKS, type CommandObservation, type Scenario, type TimeOffsets } from './types.ts';
 
 /** The probe's text, sent to the target's `sh -s` on stdin; see probe.sh for the protocol. */
 export const PROBE_SCRIPT = readFileSync(projectFile('harness', 'scenario', 'probe.sh'), 'utf8');
 
-/** util-linux and busybox `unshare` flags for each namespace. `pid` forks so that the child is PID 1. */
+/**
+ * util-linux and busybox `unshare` flags for each namespace. `pid` forks so that the child is PID 1; so
+ * does `time`, a namespace made for children only: on older kernels (the VM's 6.1, unlike 6.18 here) exec
+ * does not enter it, the shell stays outside, and its vfork fails ("Cannot fork": the kernel will not
+ * share memory across time namespaces).
+ */
 const UNSHARE_FLAGS: Record<Namespace, string[]> = {
   pid: ['--pid', '--fork', '--mount-proc'],
   mnt: ['--mount'],
@@ -15,7 +20,7 @@ const UNSHARE_FLAGS: Record<Namespace, string[]> = {
   net: ['--net'],
   user: ['--user', '--map-root-user'],
   cgroup: ['--cgroup'],
-  time: ['--time'],
+  time: ['--time', '--fork'],
 };
 
 export interface ProbeOptions {
@@ -25,11 +30,21 @@ export interface ProbeOptions {
   extraNamespaces?: Namespace[];
 }
 
-/** The unshare argv for a scenario, without duplicates, user namespace first (it must be created first). */
-export function unshareArgv(namespaces: readonly Namespace[]): string[] {
+/**
+ * The unshare argv for a scenario, without duplicates, user namespace first (it must be created first),
+ * and the time namespace's clock offsets (util-linux `--boottime`/`--monotonic`, seconds) after `--time`.
+ */
+export function unshareArgv(namespaces: readonly Namespace[], time?: TimeOffsets): string[] {
   const ordered = [...new Set(namespaces)].sort((a, b) => (a === 'user' ? -1 : b === 'user' ? 1 : 0));
-  const flags = ordered.flatMap((ns) => UNSHARE_FLAGS[ns]);
-  return ['unshare', ...new Set(flags)];
+  const flags = [...new Set(ordered.flatMap((ns) => UNSHARE_FLAGS[ns]))];
+  const offsets = TIME_CLOCKS.flatMap((clock) => {
+    const seconds = time?.[clock];
+    return seconds === undefined ? [] : [`--${clock}`, String(seconds)];
+  });
+  // The loader allows offsets only with `time`; without it unshare would fail, so say so here instead.
+  if (offsets.length > 0 && !ordered.includes('time'))
+    throw new Error('time namespace offsets given without the time namespace');
+  return ['unshare', ...flags, ...offsets];
 }
 
 function commandWords(commands: readonly CommandObservation[]): string[] {
@@ -40,7 +55,10 @@ function commandWords(commands: readonly CommandObservation[]): string[] {
 export function probeArgs(scenario: Scenario, options: ProbeOptions = {}): string[] {
   const shell = options.shell ?? ['sh'];
   const isolate = [
-    ...unshareArgv([...(options.extraNamespaces ?? []), ...scenario.isolate.namespaces]),
+    ...unshareArgv(
+      [...(options.extraNamespaces ?? []), ...scenario.isolate.namespaces],
+      scenario.isolate.time,
+    ),
     ...shell,
     '-c',
     'eval "$NSLAB_INNER"',

@@ -27,13 +27,29 @@ export interface Expectation {
   targets: TargetKind[] | undefined;
 }
 
+/** Clock offsets of a new time namespace, in whole seconds (util-linux `unshare --boottime/--monotonic`). */
+export interface TimeOffsets {
+  boottime?: number;
+  monotonic?: number;
+}
+
+/** The clocks a time namespace can shift, in the order `unshare` is given them. */
+export const TIME_CLOCKS = ['boottime', 'monotonic'] as const;
+
+/**
+ * The kernel refuses an offset beyond KTIME_SEC_MAX / 2 seconds (kernel/time/namespace.c; at run time it
+ * also refuses one that takes the clock below 0 or past that bound).
+ */
+export const TIME_OFFSET_MAX = 4_611_686_018;
+
 export interface Scenario {
   name: string;
   title: string;
   question: string;
   source: string | undefined;
   file: string;
-  isolate: { namespaces: Namespace[] };
+  /** `time` only when `namespaces` has `time`. */
+  isolate: { namespaces: Namespace[]; time?: TimeOffsets };
   observe: {
     inside: { builtins: InsideBuiltin[]; commands: CommandObservation[] };
     outside: { builtins: OutsideBuiltin[]; commands: CommandObservation[] };
