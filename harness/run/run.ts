@@ -14,6 +14,9 @@ import { newRunId } from './run-id.ts';
 import { NSLAB_VERSION } from '../version.ts';
 import { EnvironmentError } from '../errors.ts';
 
+/** How many scenarios run at once on one target. */
+const CONCURRENCY = 4;
+
 export type RunEvent =
   | { type: 'target-start'; kind: string }
   | { type: 'target-ready'; report: TargetReport }
@@ -110,18 +113,27 @@ async function runTarget(
       scenarios: [],
     };
     emit({ type: 'target-ready', report });
-    for (const scenario of options.scenarios) {
-      if (options.signal?.aborted) break;
-      emit({ type: 'scenario-start', target: target.kind, scenario: scenario.name });
-      // What the preflight shows cannot work here is a named skip, never a run that errors or passes.
-      const skip = preflight && preflightSkip(scenario, preflight);
-      const result = skip
-        ? skippedResult(scenario, skip)
-        : await runScenario(scenario, target, options.signal, info, options.scenarioTimeoutMs);
-      if (options.signal?.aborted && result.status === 'error') break;
-      report.scenarios.push(result);
-      emit({ type: 'scenario-done', target: target.kind, result });
-    }
+    // Scenarios are independent (each isolates its own process): a few at a time, so that one's round trip
+    // to the target overlaps another's work there. The report keeps the catalogue's order.
+    const results: (ScenarioResult | undefined)[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < options.scenarios.length && !options.signal?.aborted) {
+        const i = next++;
+        const scenario = options.scenarios[i]!;
+        emit({ type: 'scenario-start', target: target.kind, scenario: scenario.name });
+        // What the preflight shows cannot work here is a named skip, never a run that errors or passes.
+        const skip = preflight && preflightSkip(scenario, preflight);
+        const result = skip
+          ? skippedResult(scenario, skip)
+          : await runScenario(scenario, target, options.signal, info, options.scenarioTimeoutMs);
+        if (options.signal?.aborted && result.status === 'error') return;
+        results[i] = result;
+        emit({ type: 'scenario-done', target: target.kind, result });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, options.scenarios.length) }, worker));
+    report.scenarios.push(...results.filter((r): r is ScenarioResult => r !== undefined));
     return report;
   } finally {
     await target.close();
