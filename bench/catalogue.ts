@@ -1,6 +1,6 @@
 // What the whole scenario catalogue costs over one boot, against pid-ns alone (interleaved, medians):
 //   (a) nslab scenario pid-ns --target vm      one scenario: the boot plus one probe
-//   (b) nslab scenario all --target vm         every shipped scenario over the same kind of boot
+//   (b) nslab scenario all --target vm         every shipped scenario over the same kind of boot (one at a time)
 //   (c) nslab scenario all --target native     every shipped scenario on this host, end to end
 // Aims (issue 8, under TCG here): (b) - (a) at most 3 s; (c) under 1.5 s.
 // Usage: npm run bench:catalogue [-- --runs 5]
