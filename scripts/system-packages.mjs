@@ -6,6 +6,7 @@ export const APT_RUNTIME = [
   'util-linux', // unshare and nsenter for the native target
   'procps', // ps inside and outside the namespace
   'iproute2', // ip, for the net-ns scenario
+  'busybox-static', // the static program of the chroot-static scenario
   qemuForHost, // the vm target boots the image with QEMU
   'ca-certificates', // the debian image builder fetches packages from the Debian mirror the first time
 ];
@@ -14,7 +15,6 @@ export const APT_RUNTIME = [
 export const APT_TEST = [
   'qemu-system-x86', // both guest architectures are booted in the tests (aarch64 is the Apple Silicon path)
   'qemu-system-arm',
-  'busybox-static', // the probe is tested under busybox ash, as in the VM
   'dropbear-bin', // dropbearkey checks the host keys nslab writes in dropbear's format
   'openssh-client', // ssh-keygen checks the OpenSSH-format keys
   'cpio', // reads back the initramfs archives nslab writes
