@@ -23,7 +23,10 @@ export function addVmOptions(cmd: Command): Command {
   return cmd
     .option('--arch <arch>', 'vm: guest architecture, x86_64 or aarch64', hostArch())
     .addOption(
-      new Option('--accel <accel>', 'vm: accelerator; auto picks KVM, HVF or WHPX when usable, else TCG')
+      new Option(
+        '--accel <accel>',
+        'vm: accelerator; auto tries KVM, HVF or WHPX where usable and falls back to TCG if the guest does not run there (remembered per host; nslab doctor shows it)',
+      )
         .choices(ACCELS)
         .default('auto'),
     )
