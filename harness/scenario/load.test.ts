@@ -25,6 +25,11 @@ function withTime(time: string, namespaces = '[pid, time]'): string {
   return GOOD.replace('  namespaces: [pid, uts]\n', `  namespaces: ${namespaces}\n  time: ${time}\n`);
 }
 
+/** GOOD with `fork:` set to the given YAML (on line 6), and the namespaces given. */
+function withFork(fork: string, namespaces = '[pid, uts]'): string {
+  return GOOD.replace('  namespaces: [pid, uts]\n', `  namespaces: ${namespaces}\n  fork: ${fork}\n`);
+}
+
 function errorOf(text: string, file = 'demo.yaml'): ConfigError {
   try {
     parseScenarioText(file, text);
@@ -53,6 +58,19 @@ describe('scenario loader', () => {
     const s = parseScenarioText('demo.yaml', withTime('{ boottime: 86400, monotonic: -3 }'));
     expect(s.isolate).toEqual({ namespaces: ['pid', 'time'], time: { boottime: 86400, monotonic: -3 } });
     expect(parseScenarioText('demo.yaml', GOOD).isolate).toEqual({ namespaces: ['pid', 'uts'] });
+  });
+
+  it('reads isolate.fork when given, and none when absent', () => {
+    const noUname = withFork('false').replace('[pid, uname, {', '[pid, hostname, {');
+    expect(parseScenarioText('demo.yaml', noUname).isolate).toEqual({
+      namespaces: ['pid', 'uts'],
+      fork: false,
+    });
+    expect(parseScenarioText('demo.yaml', withFork('true')).isolate).toEqual({
+      namespaces: ['pid', 'uts'],
+      fork: true,
+    });
+    expect(parseScenarioText('demo.yaml', GOOD).isolate).not.toHaveProperty('fork');
   });
 
   it('loads the shipped scenarios, pid-ns among them', async () => {
@@ -190,6 +208,38 @@ describe('scenario loader', () => {
       9,
       'isolate.time',
       /expected at least one of boottime, monotonic/,
+    ],
+    [
+      'fork without the pid namespace',
+      withFork('false', '[uts]'),
+      6,
+      3,
+      'isolate.fork',
+      /fork is how the pid namespace is made, and isolate.namespaces has no pid/,
+    ],
+    [
+      'fork with the time namespace, which needs the fork',
+      withFork('true', '[pid, time]'),
+      6,
+      3,
+      'isolate.fork',
+      /a time namespace always forks .* so fork cannot be set with time/,
+    ],
+    [
+      'fork that is not true or false',
+      withFork('no'),
+      6,
+      9,
+      'isolate.fork',
+      /expected true or false, found the string "no"/,
+    ],
+    [
+      'an inside built-in that starts a process, without fork',
+      withFork('false'),
+      8,
+      17,
+      'observe.inside[1]',
+      /"uname" starts a process, and with isolate.fork false the inside starts none but its commands/,
     ],
     [
       'a YAML syntax error',

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.ts';
 import { childPath, describeNode, YamlSource, type KeyPath } from '../config/yaml-source.ts';
 import { NAMESPACES, TARGET_KINDS, type Namespace, type TargetKind } from '../vocabulary.ts';
 import {
+  FORKING_INSIDE_BUILTINS,
   INSIDE_BUILTINS,
   OPERATORS,
   OUTSIDE_BUILTINS,
@@ -12,6 +13,7 @@ import {
   TIME_OFFSET_MAX,
   type CommandObservation,
   type Expectation,
+  type InsideBuiltin,
   type Scenario,
   type Side,
   type TimeOffsets,
@@ -70,7 +72,11 @@ function parseScenario(src: YamlSource): Scenario {
       `rename the file to ${name}.yaml or change name`,
     );
   }
-  const isolateNode = mapping(src, required(src, root, '', 'isolate'), 'isolate', ['namespaces', 'time']);
+  const isolateNode = mapping(src, required(src, root, '', 'isolate'), 'isolate', [
+    'namespaces',
+    'time',
+    'fork',
+  ]);
   const nsNode = sequence(src, required(src, isolateNode, 'isolate', 'namespaces'), 'isolate.namespaces');
   const namespaces = nsNode.items.map((item, i) =>
     oneOf(src, item as Node, childPath('isolate.namespaces', i), NAMESPACES),
@@ -78,10 +84,12 @@ function parseScenario(src: YamlSource): Scenario {
   if (namespaces.length === 0)
     throw src.error(nsNode, 'isolate.namespaces', 'expected at least one namespace');
   const time = timeOffsets(src, isolateNode, namespaces);
+  const fork = forkOption(src, isolateNode, namespaces);
 
   const observeNode = mapping(src, required(src, root, '', 'observe'), 'observe', ['inside', 'outside']);
   const inside = side(src, observeNode, 'inside', INSIDE_BUILTINS);
   const outside = side(src, observeNode, 'outside', OUTSIDE_BUILTINS);
+  if (fork === false) noForkingBuiltins(src, observeNode, inside.builtins);
 
   const expectNode = root.get('expect', true) as Node | undefined;
   const expect = expectNode
@@ -96,7 +104,7 @@ function parseScenario(src: YamlSource): Scenario {
     question: string(src, required(src, root, '', 'question'), 'question'),
     source: optionalString(src, root, '', 'source'),
     file: src.file,
-    isolate: time ? { namespaces, time } : { namespaces },
+    isolate: { namespaces, ...(time ? { time } : {}), ...(fork === undefined ? {} : { fork }) },
     observe: {
       inside: inside as Scenario['observe']['inside'],
       outside: outside as Scenario['observe']['outside'],
@@ -105,15 +113,59 @@ function parseScenario(src: YamlSource): Scenario {
   };
 }
 
+/** The key node of `key` in a mapping, where an error about the key's presence belongs. */
+function keyNode(map: YAMLMap, key: string): Node {
+  return (map.items as Pair[]).find((p) => isScalar(p.key) && p.key.value === key)?.key as Node;
+}
+
+/** `isolate.fork`: whether `unshare --pid` forks; only with pid, and never with time, which needs it. */
+function forkOption(src: YamlSource, isolate: YAMLMap, namespaces: Namespace[]): boolean | undefined {
+  const node = isolate.get('fork', true) as Node | undefined;
+  if (node === undefined) return undefined;
+  if (!isScalar(node) || typeof node.value !== 'boolean')
+    throw src.error(node, 'isolate.fork', `expected true or false, found ${describeNode(node)}`);
+  if (!namespaces.includes('pid')) {
+    throw src.error(
+      keyNode(isolate, 'fork'),
+      'isolate.fork',
+      'fork is how the pid namespace is made, and isolate.namespaces has no pid',
+      'add pid to isolate.namespaces or remove isolate.fork',
+    );
+  }
+  if (namespaces.includes('time')) {
+    throw src.error(
+      keyNode(isolate, 'fork'),
+      'isolate.fork',
+      'a time namespace always forks (only children enter it), so fork cannot be set with time',
+      'remove time from isolate.namespaces or remove isolate.fork',
+    );
+  }
+  return node.value;
+}
+
+/** Without fork the inside may start one process per command and no other: no uname, ls or ps. */
+function noForkingBuiltins(src: YamlSource, observe: YAMLMap, builtins: readonly string[]): void {
+  const forking = builtins.find((b) => FORKING_INSIDE_BUILTINS.includes(b as InsideBuiltin));
+  if (forking === undefined) return;
+  const items = (observe.get('inside', true) as Node as YAMLSeq).items as Node[];
+  const i = items.findIndex((item) => isScalar(item) && item.value === forking);
+  throw src.error(
+    items[i],
+    childPath(childPath('observe', 'inside'), i),
+    `"${forking}" starts a process, and with isolate.fork false the inside starts none but its commands ` +
+      '(once the first has exited, no fork succeeds)',
+    `observe it from outside or remove it; inside without fork: ${INSIDE_BUILTINS.filter((b) => !FORKING_INSIDE_BUILTINS.includes(b)).join(', ')}`,
+  );
+}
+
 /** `isolate.time`: whole-second clock offsets, only with the time namespace they shift. */
 function timeOffsets(src: YamlSource, isolate: YAMLMap, namespaces: Namespace[]): TimeOffsets | undefined {
   const node = isolate.get('time', true) as Node | undefined;
   if (node === undefined) return undefined;
   const m = mapping(src, node, 'isolate.time', TIME_CLOCKS);
   if (!namespaces.includes('time')) {
-    const key = (isolate.items as Pair[]).find((p) => isScalar(p.key) && p.key.value === 'time')?.key;
     throw src.error(
-      key as Node,
+      keyNode(isolate, 'time'),
       'isolate.time',
       'clock offsets need a time namespace, and isolate.namespaces has no time',
       'add time to isolate.namespaces or remove isolate.time',

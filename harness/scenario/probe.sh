@@ -2,7 +2,8 @@
 # inside and from outside, and prints records as KEY NUL VALUE NUL: a shell value cannot hold a NUL, so
 # every other byte passes unescaped. Every scenario value arrives as a positional parameter and is only
 # ever expanded as "$@" or "$var", never evaluated as shell text. Protocol (built by probe.ts):
-#   $1 = number of words in the isolate argv; then that argv, which ends in
+#   $1 = fork or nofork (how the isolate argv makes its PID namespace, see NSLAB_NOFORK);
+#   $2 = number of words in the isolate argv; then that argv, which ends in
 #   `sh -c 'eval "$NSLAB_INNER"' nslab-inside <inside commands>`; then the outside commands.
 #   A command list is: COUNT { NAME ARGC ARG... }...
 NSLAB_COMMON='
@@ -54,6 +55,36 @@ NSLAB_INNER="$NSLAB_COMMON"'
 printf "me %s %s\n" "$$" "$(readlink /proc/self/ns/pid)" > "$NSLAB_DIR/me"
 sleep 60 & wait
 '
+# The inside of `unshare --pid` without --fork. This shell stays in the host's PID namespace; only its
+# children enter the new one, the first as its PID 1, and once that has exited the namespace takes no new
+# process: fork fails (ENOMEM). So it starts one process per command and no other, each exec'd straight
+# from a command substitution under `command eval`: `command` makes eval an ordinary builtin, whose error
+# (the failed fork) dash and busybox ash survive (bash exits); the message is kept as the output. It
+# tells the outside its PID with "-" for its PID namespace (the outside's own), and waits on a FIFO that
+# only the outside holds open, so that it ends when the outside does.
+NSLAB_NOFORK='
+exec_argv() {
+  n=$1; shift; rest=$(($# - n)); i=0
+  while [ "$i" -lt "$n" ]; do set -- "$@" "$1"; shift; i=$((i + 1)); done
+  shift "$rest"
+  exec "$@"
+}
+{
+  emit inside.pid "$$"; emit inside.ppid "$PPID"
+  read -r v < /proc/sys/kernel/hostname; emit inside.nodename "$v"; emit inside.hostname "$v"
+  count=$1; shift
+  while [ "$count" -gt 0 ]; do
+    name=$1; argc=$2; shift 2; out=""
+    command eval "out=\$(exec_argv \"\$argc\" \"\$@\" 2>&1)" 2> "$NSLAB_DIR/fork.err"; rc=$?
+    while IFS= read -r line; do out=${out:+$out
+}$line; done < "$NSLAB_DIR/fork.err"
+    emit "inside.run.$name.output" "$out"; emit "inside.run.$name.exit" "$rc"
+    shift "$argc"; count=$((count - 1))
+  done
+} > "$NSLAB_DIR/inside" 2> "$NSLAB_DIR/inside.err"
+printf "me %s -\n" "$$" > "$NSLAB_DIR/me"
+read -r v < "$NSLAB_DIR/hold"
+'
 eval "$NSLAB_COMMON"
 set -u
 NSLAB_DIR=$(mktemp -d) || exit 70
@@ -80,19 +111,27 @@ ns_links outside.hostNs $$
 # on open. When the isolate command ends, its wrapper writes "exited": a failed start never hangs us.
 mkfifo "$NSLAB_DIR/me" || exit 70
 exec 3<> "$NSLAB_DIR/me"
-n=$1; shift
+mode=$1; n=$2; shift 2
+if [ "$mode" = nofork ]; then
+  NSLAB_INNER=$NSLAB_COMMON$NSLAB_NOFORK
+  mkfifo "$NSLAB_DIR/hold" || exit 70
+fi
 { run_argv "$n" "$@" > /dev/null 2> "$NSLAB_DIR/isolate.err"; echo "exited $?" >&3; } &
 up=$!
 shift "$n"
+# Opened after the start, so that the isolated side does not inherit it: its wait ends with us.
+if [ "$mode" = nofork ]; then exec 4<> "$NSLAB_DIR/hold"; fi
 
 read -r what me_pid me_ns <&3
 if [ "$what" != me ]; then
   wait "$up"; up=''
   emit probe.isolate.exit "$me_pid"
-  emit probe.isolate.stderr "$(cat "$NSLAB_DIR/isolate.err" "$NSLAB_DIR/inside.err" 2>/dev/null)"
+  emit probe.isolate.stderr "$(cat "$NSLAB_DIR/isolate.err" "$NSLAB_DIR/inside.err" "$NSLAB_DIR/fork.err" 2>/dev/null)"
   exit 0
 fi
 
+# Without --fork the isolated shell is in our PID namespace (its children are not) and says "-".
+if [ "$me_ns" = - ]; then me_ns=$(readlink /proc/self/ns/pid); fi
 # The isolated process, seen from here: among the descendants of what we started, the one in the inside's
 # PID namespace whose innermost PID is the one it told us. Children lists when the kernel has them, else all.
 is_inside() {

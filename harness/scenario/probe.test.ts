@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -38,6 +39,19 @@ isolate: { namespaces: [time], time: { boottime: 86400 } }
 observe:
   inside: [{ name: up, run: [cat, /proc/uptime] }]
   outside: [{ name: up, run: [cat, /proc/uptime] }]
+`,
+);
+
+// `unshare --pid` without --fork: the first command is the namespace's PID 1, the second forks too late.
+const noFork = parseScenarioText(
+  'no-fork.yaml',
+  `name: no-fork
+title: n
+question: q
+isolate: { namespaces: [pid], fork: false }
+observe:
+  inside: [pid, ppid, hostname, { name: first, run: [sh, -c, 'echo $$'] }, { name: next, run: [echo, forked] }]
+  outside: [pid, nspid, ns, hostNs, parents, { name: pidvar, run: [sh, -c, 'echo "$NSLAB_PID"'] }]
 `,
 );
 
@@ -101,13 +115,29 @@ describe('unshareArgv', () => {
   it('refuses clock offsets without the time namespace', () => {
     expect(() => unshareArgv(['uts'], { boottime: 1 })).toThrow(/without the time namespace/);
   });
+  it('without fork makes the pid namespace with a bare --pid: no --fork, no --mount-proc', () => {
+    expect(unshareArgv(['pid'], undefined, false)).toEqual(['unshare', '--pid']);
+    expect(unshareArgv(['uts', 'pid', 'user'], undefined, false)).toEqual([
+      'unshare',
+      '--user',
+      '--map-root-user',
+      '--uts',
+      '--pid',
+    ]);
+    expect(unshareArgv(['pid'], undefined, true)).toEqual(['unshare', '--pid', '--fork', '--mount-proc']);
+  });
+  it('refuses no fork without the pid namespace or with the time namespace, which needs the fork', () => {
+    expect(() => unshareArgv(['uts'], undefined, false)).toThrow(/needs the pid namespace/);
+    expect(() => unshareArgv(['pid', 'time'], undefined, false)).toThrow(/no time namespace/);
+  });
 });
 
 describe('probeArgs', () => {
   it('puts the offsets into the isolate argv, the user namespace of a rootless target first', () => {
     const args = probeArgs(timed, { extraNamespaces: ['user'] });
-    const n = Number(args[0]);
-    expect(args.slice(1, 1 + n)).toEqual([
+    expect(args[0]).toBe('fork');
+    const n = Number(args[1]);
+    expect(args.slice(2, 2 + n)).toEqual([
       'unshare',
       '--user',
       '--map-root-user',
@@ -125,7 +155,21 @@ describe('probeArgs', () => {
       'cat',
       '/proc/uptime',
     ]);
-    expect(args.slice(1 + n)).toEqual(['1', 'up', '2', 'cat', '/proc/uptime']);
+    expect(args.slice(2 + n)).toEqual(['1', 'up', '2', 'cat', '/proc/uptime']);
+  });
+  it('tells the probe when the pid namespace is made without fork', () => {
+    const args = probeArgs(noFork);
+    expect(args[0]).toBe('nofork');
+    const isolate = args.slice(2, 2 + Number(args[1]));
+    expect(isolate.slice(0, 6)).toEqual([
+      'unshare',
+      '--pid',
+      'sh',
+      '-c',
+      'eval "$NSLAB_INNER"',
+      'nslab-inside',
+    ]);
+    expect(probeArgs(scenario)[0]).toBe('fork');
   });
 });
 
@@ -191,10 +235,76 @@ describe.runIf(isRoot)(`the probe, really run${skipNote(isRoot, 'needs root')}`,
     expect(shift).toBeLessThanOrEqual(86400);
   });
 
+  const forkErrorShells = shells.filter(([name]) => name !== 'bash');
+  it.each(forkErrorShells)(
+    'without fork, under %s: $$ a host PID, the first child PID 1, the next fork refused',
+    async (_name, shell, env) => {
+      const records = await runProbe(shell, env(), noFork);
+      expect(isolationFailure(records)).toBeUndefined();
+      const o = buildObservations(records, noFork);
+      expect(o.inside.pid).toBeGreaterThan(1);
+      expect(o.inside.ppid).toBeGreaterThan(1);
+      expect(o.inside.hostname).toBe(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
+      expect(o.inside.run?.first).toEqual({ output: '1', exit: 0 });
+      expect(o.inside.run?.next?.exit).toBe(2);
+      expect(o.inside.run?.next?.output).toMatch(/^[^\n]*(Cannot fork|can't fork: Cannot allocate memory)$/);
+      // The outside observed the shell itself, in its own PID namespace; only its children's is new.
+      expect(o.outside.pid).toBe(o.inside.pid);
+      expect(o.outside.nspid).toEqual([o.inside.pid]);
+      expect(o.outside.ns?.pid).toBe(o.outside.hostNs?.pid);
+      expect(o.outside.ns?.pid_for_children).toMatch(/^pid:\[\d+\]$/);
+      expect(o.outside.ns?.pid_for_children).not.toBe(o.outside.hostNs?.pid);
+      expect(o.outside.parents?.[1]?.pid).toBe(o.inside.ppid);
+      expect(o.outside.run?.pidvar).toEqual({ output: String(o.inside.pid), exit: 0 });
+      expect(existsSync(`/proc/${o.outside.pid}`)).toBe(false);
+    },
+  );
+
+  it('without fork under bash, which exits when a fork fails, reports the failure instead of hanging', async () => {
+    const records = await runProbe(['bash'], undefined, noFork);
+    const failure = isolationFailure(records);
+    expect(failure?.exit).not.toBe(0);
+    expect(failure?.stderr).toMatch(/fork: Cannot allocate memory/);
+  });
+
+  it('without fork, the isolated shell ends when the probe is killed', async () => {
+    // The outside command kills the probe (its grandparent) and prints the isolated shell's PID.
+    const killer = {
+      ...noFork,
+      observe: {
+        ...noFork.observe,
+        outside: {
+          builtins: [],
+          commands: [
+            {
+              name: 'kill',
+              run: [
+                'sh',
+                '-c',
+                'read -r _ _ _ pp _ < /proc/$PPID/stat; echo "$NSLAB_PID" > shell.pid; kill -9 "$pp"',
+              ],
+            },
+          ],
+        },
+      },
+    } satisfies typeof noFork;
+    const r = await execa('sh', ['-s', '--', ...probeArgs(killer)], {
+      input: PROBE_SCRIPT,
+      cwd: work,
+      reject: false,
+    });
+    expect(r.signal).toBe('SIGKILL');
+    const shellPid = readFileSync(join(work, 'shell.pid'), 'utf8').trim();
+    expect(shellPid).toMatch(/^\d+$/);
+    // Its wait reads a FIFO that only the probe held open: it sees the end of file and exits.
+    for (let i = 0; i < 50 && existsSync(`/proc/${shellPid}`); i++) await setTimeout(100);
+    expect(existsSync(`/proc/${shellPid}`)).toBe(false);
+  });
+
   it('reports a failure to isolate instead of hanging', async () => {
     const bad = { ...scenario, isolate: { namespaces: [] } };
     const args = probeArgs(bad);
-    args.splice(1, 1, 'unshare-does-not-exist');
+    args.splice(2, 1, 'unshare-does-not-exist');
     const r = await execa('sh', ['-s', '--', ...args], { input: PROBE_SCRIPT, stripFinalNewline: false });
     const failure = isolationFailure(parseProbeOutput(r.stdout));
     expect(failure?.exit).toBe(127);

@@ -33,10 +33,16 @@ export interface ProbeOptions {
 /**
  * The unshare argv for a scenario, without duplicates, user namespace first (it must be created first),
  * and the time namespace's clock offsets (util-linux `--boottime`/`--monotonic`, seconds) after `--time`.
+ * `fork: false` makes the PID namespace with a bare `--pid`: unshare execs the shell, which stays outside.
  */
-export function unshareArgv(namespaces: readonly Namespace[], time?: TimeOffsets): string[] {
+export function unshareArgv(namespaces: readonly Namespace[], time?: TimeOffsets, fork = true): string[] {
   const ordered = [...new Set(namespaces)].sort((a, b) => (a === 'user' ? -1 : b === 'user' ? 1 : 0));
-  const flags = [...new Set(ordered.flatMap((ns) => UNSHARE_FLAGS[ns]))];
+  // The loader allows `fork: false` only with pid and without time; checked here too, as for offsets.
+  if (!fork && (!ordered.includes('pid') || ordered.includes('time')))
+    throw new Error('fork: false needs the pid namespace and no time namespace');
+  const flags = [
+    ...new Set(ordered.flatMap((ns) => (ns === 'pid' && !fork ? ['--pid'] : UNSHARE_FLAGS[ns]))),
+  ];
   const offsets = TIME_CLOCKS.flatMap((clock) => {
     const seconds = time?.[clock];
     return seconds === undefined ? [] : [`--${clock}`, String(seconds)];
@@ -54,10 +60,12 @@ function commandWords(commands: readonly CommandObservation[]): string[] {
 /** The positional parameters for `sh -s -- ...` that run this scenario's probe. */
 export function probeArgs(scenario: Scenario, options: ProbeOptions = {}): string[] {
   const shell = options.shell ?? ['sh'];
+  const fork = scenario.isolate.fork ?? true;
   const isolate = [
     ...unshareArgv(
       [...(options.extraNamespaces ?? []), ...scenario.isolate.namespaces],
       scenario.isolate.time,
+      fork,
     ),
     ...shell,
     '-c',
@@ -65,7 +73,12 @@ export function probeArgs(scenario: Scenario, options: ProbeOptions = {}): strin
     'nslab-inside',
     ...commandWords(scenario.observe.inside.commands),
   ];
-  return [String(isolate.length), ...isolate, ...commandWords(scenario.observe.outside.commands)];
+  return [
+    fork ? 'fork' : 'nofork',
+    String(isolate.length),
+    ...isolate,
+    ...commandWords(scenario.observe.outside.commands),
+  ];
 }
 
 /** Raw probe records, key → text, in the order the probe printed them. */

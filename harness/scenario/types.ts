@@ -4,6 +4,8 @@ import type { Namespace, TargetKind } from '../vocabulary.ts';
 export const INSIDE_BUILTINS = ['pid', 'ppid', 'uname', 'ns', 'ps', 'hostname'] as const;
 export const OUTSIDE_BUILTINS = ['pid', 'nspid', 'ns', 'hostNs', 'parents', 'uname', 'hostname'] as const;
 export type InsideBuiltin = (typeof INSIDE_BUILTINS)[number];
+/** Inside built-ins that start a process (uname, ls, ps); without fork the inside may start only its commands. */
+export const FORKING_INSIDE_BUILTINS: readonly InsideBuiltin[] = ['uname', 'ns', 'ps'];
 export type OutsideBuiltin = (typeof OUTSIDE_BUILTINS)[number];
 export type Side = 'inside' | 'outside';
 
@@ -48,8 +50,11 @@ export interface Scenario {
   question: string;
   source: string | undefined;
   file: string;
-  /** `time` only when `namespaces` has `time`. */
-  isolate: { namespaces: Namespace[]; time?: TimeOffsets };
+  /**
+   * `time` only when `namespaces` has `time`; `fork` (false: `unshare --pid` without `--fork`, so the
+   * isolated shell stays outside and its first child is PID 1) only when it has `pid` and not `time`.
+   */
+  isolate: { namespaces: Namespace[]; time?: TimeOffsets; fork?: boolean };
   observe: {
     inside: { builtins: InsideBuiltin[]; commands: CommandObservation[] };
     outside: { builtins: OutsideBuiltin[]; commands: CommandObservation[] };
