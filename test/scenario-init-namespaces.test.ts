@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { DEFAULT_SCENARIOS_DIR } from '../harness/cli/paths.ts';
-import { checkExpectations } from '../harness/scenario/expect.ts';
 import { parseScenarioText } from '../harness/scenario/load.ts';
-import { runScenario } from '../harness/scenario/run.ts';
-import { NativeTarget } from '../harness/targets/native.ts';
+import { checkExpectations } from '../harness/scenario/expect.ts';
+import { runScenarioText } from './helpers/scenario-run.ts';
 
 const FILE = join(DEFAULT_SCENARIOS_DIR, 'init-namespaces.yaml');
 const TEXT = readFileSync(FILE, 'utf8');
@@ -16,13 +15,8 @@ const CONTAINED = [
   ...['--uts', '--ipc', '--cgroup', '--time', '--'],
 ];
 
-/** Runs the scenario text on the native target, or skips the test with the target's own reason. */
-async function run(ctx: TestContext, text: string, prefix?: string[]) {
-  const target = new NativeTarget({ prefix });
-  const { skip } = await target.prepare();
-  if (skip) ctx.skip(`native target: ${skip.reason}`);
-  return runScenario(parseScenarioText(FILE, text), target);
-}
+const run = (ctx: TestContext, text: string, prefix?: string[]) =>
+  runScenarioText(ctx, FILE, text, { prefix });
 const failed = (r: Awaited<ReturnType<typeof run>>) =>
   r.expectations!.filter((e) => !e.ok).map((e) => e.that);
 

@@ -2,21 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { DEFAULT_SCENARIOS_DIR } from '../harness/cli/paths.ts';
-import { parseScenarioText } from '../harness/scenario/load.ts';
-import { runScenario } from '../harness/scenario/run.ts';
-import { NativeTarget } from '../harness/targets/native.ts';
+import { runScenarioText } from './helpers/scenario-run.ts';
 
 const FILE = join(DEFAULT_SCENARIOS_DIR, 'process-visibility.yaml');
 const TEXT = readFileSync(FILE, 'utf8');
 const ISOLATE = 'namespaces: [pid, mnt, uts, ipc, net, cgroup]';
 
-/** Runs the scenario text on the native target, or skips the test with the target's own reason. */
-async function run(ctx: TestContext, text: string) {
-  const target = new NativeTarget();
-  const { skip } = await target.prepare();
-  if (skip) ctx.skip(`native target: ${skip.reason}`);
-  return runScenario(parseScenarioText(FILE, text), target);
-}
+const run = (ctx: TestContext, text: string) => runScenarioText(ctx, FILE, text);
 
 describe('process-visibility on the native target', () => {
   it("passes here; ps's lines are the isolated process and the parent the kernel names", async (ctx) => {

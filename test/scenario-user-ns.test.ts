@@ -2,26 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { DEFAULT_SCENARIOS_DIR } from '../harness/cli/paths.ts';
-import { parseScenarioText } from '../harness/scenario/load.ts';
-import { runScenario } from '../harness/scenario/run.ts';
-import { NativeTarget } from '../harness/targets/native.ts';
 import { skipNote } from './helpers/tools.ts';
+import { runScenarioText, NOBODY } from './helpers/scenario-run.ts';
 
 const FILE = join(DEFAULT_SCENARIOS_DIR, 'user-ns.yaml');
 const TEXT = readFileSync(FILE, 'utf8');
 const ISOLATE = 'namespaces: [user]';
 const isRoot = process.getuid?.() === 0;
-const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
 
-/** Runs the scenario text on the native target, or skips the test with the target's own reason. */
-async function run(ctx: TestContext, text: string, prefix?: string[], needsRootAccess = false) {
-  const target = new NativeTarget({ prefix });
-  const { skip } = await target.prepare();
-  if (skip) ctx.skip(`native target: ${skip.reason}`);
-  if (needsRootAccess && target.extraNamespaces().length > 0)
-    ctx.skip('the native target is rootless here: every isolated process gets a user namespace');
-  return runScenario(parseScenarioText(FILE, text), target);
-}
+const run = (ctx: TestContext, text: string, prefix?: string[], needsRootAccess = false) =>
+  runScenarioText(ctx, FILE, text, { prefix, needsRootAccess });
 
 describe('user-ns on the native target', () => {
   it('passes here: uid 0 inside, mapped to the caller', async (ctx) => {
