@@ -14,7 +14,7 @@ import { newRunId } from './run-id.ts';
 import { NSLAB_VERSION } from '../version.ts';
 import { EnvironmentError } from '../errors.ts';
 
-/** How many scenarios run at once on the native target. */
+/** How many scenarios run at once on one target (in the VM each over an SSH connection of its own). */
 const CONCURRENCY = 4;
 
 export type RunEvent =
@@ -132,10 +132,7 @@ async function runTarget(
         emit({ type: 'scenario-done', target: target.kind, result });
       }
     };
-    // In the VM one at a time: four channels at once over one dropbear connection lost a channel's exit
-    // status now and then (seen under TCG here), which a scenario would report as an error.
-    const lanes = target.kind === 'vm' ? 1 : CONCURRENCY;
-    await Promise.all(Array.from({ length: Math.min(lanes, options.scenarios.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, options.scenarios.length) }, worker));
     report.scenarios.push(...results.filter((r): r is ScenarioResult => r !== undefined));
     return report;
   } finally {

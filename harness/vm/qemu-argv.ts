@@ -37,7 +37,7 @@ export function qemuArgv(i: QemuArgvInput): string[] {
     '-name', i.name,
     ...machine,
     '-cpu', cpuModel(i.accel, i.guestArch),
-    '-smp', String(i.cpus ?? 1),
+    '-smp', String(i.cpus ?? 2), // two: a run's scenarios go four at a time (README: QEMU)
     '-m', String(i.memoryMiB ?? 512),
     '-nodefaults',
     '-no-user-config',

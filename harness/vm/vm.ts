@@ -589,14 +589,15 @@ export class StartedVm {
   readonly dir: string;
   readonly state: VmState;
   private readonly consoleLog: ConsoleLog;
-  private session: SshSession | undefined;
+  /** Open SSH connections not in use (the one from the boot's readiness check among them). */
+  private readonly idle: SshSession[] = [];
   private stopped = false;
 
   constructor(dir: string, state: VmState, consoleLog: ConsoleLog, session?: SshSession) {
     this.dir = dir;
     this.state = state;
     this.consoleLog = consoleLog;
-    this.session = session;
+    if (session) this.idle.push(session);
   }
 
   /** Reattaches to a VM another nslab process booted with keep (nslab vm up). */
@@ -616,36 +617,42 @@ export class StartedVm {
     return this.state.phases;
   }
 
+  /** An idle SSH connection, or a new one: each command in flight has a connection of its own. */
   private async ssh(): Promise<SshSession> {
-    if (!this.session) {
-      try {
-        this.session = await SshSession.connect({
-          host: '127.0.0.1',
-          port: this.state.sshPort,
-          username: 'root',
-          privateKey: await readFile(this.state.clientKeyFile, 'utf8'),
-          hostKeyBlob: Buffer.from(this.state.hostKeyBlob, 'base64'),
-        });
-      } catch (error) {
-        if (error instanceof NslabError) throw error;
-        throw new NslabError(
-          `ssh: cannot reach the guest's SSH server on 127.0.0.1:${this.state.sshPort} (${(error as Error).message}); the VM is running but its SSH server is not answering`,
-          { exitCode: ExitCode.failed, cause: error },
-        );
-      }
+    const idle = this.idle.pop();
+    if (idle) return idle;
+    try {
+      return await SshSession.connect({
+        host: '127.0.0.1',
+        port: this.state.sshPort,
+        username: 'root',
+        privateKey: await readFile(this.state.clientKeyFile, 'utf8'),
+        hostKeyBlob: Buffer.from(this.state.hostKeyBlob, 'base64'),
+      });
+    } catch (error) {
+      if (error instanceof NslabError) throw error;
+      throw new NslabError(
+        `ssh: cannot reach the guest's SSH server on 127.0.0.1:${this.state.sshPort} (${(error as Error).message}); the VM is running but its SSH server is not answering`,
+        { exitCode: ExitCode.failed, cause: error },
+      );
     }
-    return this.session;
   }
 
-  /** Runs a command string in the guest's shell; the caller quotes (see util/shell-quote). */
+  /**
+   * Runs a command string in the guest's shell; the caller quotes (see util/shell-quote). Commands may run
+   * at once: each takes a connection of its own (several channels on one dropbear connection lost an exit
+   * status now and then), and gives it back for the next.
+   */
   async exec(command: string, options: { input?: string; signal?: AbortSignal } = {}): Promise<ExecResult> {
     const what = `\`${command.slice(0, 80)}\``;
     for (let attempt = 0; ; attempt++) {
       if (!alive(this.state.pid))
         throw new BootError(`the VM ${this.state.name} is not running (QEMU is gone)`, await this.console());
-      const reused = this.session !== undefined;
+      const reused = this.idle.length > 0;
+      let session: SshSession | undefined;
       try {
-        const r = await (await this.ssh()).exec(command, options);
+        session = await this.ssh();
+        const r = await session.exec(command, options);
         if (r.code === null && !r.signal && !options.signal?.aborted) {
           // The channel closed without an exit status: the connection or the VM went away under it.
           await new Promise((res) => setTimeout(res, 100));
@@ -655,10 +662,11 @@ export class StartedVm {
             exitCode: ExitCode.failed,
           });
         }
+        if (this.stopped) session.close();
+        else this.idle.push(session);
         return r;
       } catch (error) {
-        this.session?.close();
-        this.session = undefined;
+        session?.close();
         if (!alive(this.state.pid))
           throw new BootError(`QEMU exited while running ${what}`, await this.console());
         // A kept connection may have gone stale: once more on a fresh one before giving up.
@@ -669,7 +677,12 @@ export class StartedVm {
   }
 
   async shell(): Promise<number> {
-    return (await this.ssh()).shell();
+    const session = await this.ssh();
+    try {
+      return await session.shell();
+    } finally {
+      session.close();
+    }
   }
 
   /** The last console lines. */
@@ -690,7 +703,7 @@ export class StartedVm {
       await this.exec('poweroff', { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
     }
     this.stopped = true;
-    this.session?.close();
+    this.closeIdle();
     const { pid, qmp } = this.state;
     const gone = async (ms: number) => {
       const until = performance.now() + ms;
@@ -717,8 +730,11 @@ export class StartedVm {
 
   /** Lets go of the VM without stopping it (its SSH connection closes; the VM keeps running). */
   detach(): void {
-    this.session?.close();
-    this.session = undefined;
+    this.closeIdle();
+  }
+
+  private closeIdle(): void {
+    for (const session of this.idle.splice(0)) session.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
