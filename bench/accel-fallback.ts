@@ -7,10 +7,11 @@
 // used as it is (on machines of this project it hangs silently); elsewhere, or with --stand-in abort|silent,
 // a stand-in QEMU and KVM device reproduce the failure (test/helpers/stand-in-qemu.ts).
 // Usage: npm run bench:accel [-- --runs 5] [--stand-in abort|silent]
-import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { probeAccelerators } from '../harness/vm/probe-accel.ts';
 import { standInQemu, type StandInMode } from '../test/helpers/stand-in-qemu.ts';
 
 const arg = (name: string) => {
@@ -23,18 +24,11 @@ const median = (v: number[]) => {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
-const kvmOpens = () => {
-  try {
-    closeSync(openSync('/dev/kvm', constants.O_RDWR));
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const work = mkdtempSync(join(tmpdir(), 'nslab-bench-accel-'));
 try {
-  const standIn = (arg('--stand-in') ?? (kvmOpens() ? undefined : 'silent')) as StandInMode | undefined;
+  const standIn = (arg('--stand-in') ?? ((await probeAccelerators('linux')).kvm ? undefined : 'silent')) as
+    StandInMode | undefined;
   const env: Record<string, string> = { NSLAB_RUNTIME_DIR: join(work, 'run') };
   const extra: string[] = [];
   if (standIn) {

@@ -1,10 +1,10 @@
-import { constants, mkdtempSync, openSync, readdirSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostArch } from '../harness/image/arch.ts';
-import { kvmDevice } from '../harness/vm/accel-verdict.ts';
+import { probeAccelerators } from '../harness/vm/probe-accel.ts';
 import { loadScenarioDir } from '../harness/scenario/load.ts';
 import { DEFAULT_SCENARIOS_DIR } from '../harness/cli/paths.ts';
 import type { BuiltImage } from '../harness/image/manifest.ts';
@@ -23,16 +23,6 @@ let image: BuiltImage;
 // A private host memory (remembered accelerator verdicts) for this file, not the user's.
 const env = () => ({ NSLAB_RUNTIME_DIR: runtime, XDG_STATE_HOME: join(dir, 'state') });
 const nslab = (args: string[]) => execa('node', [BIN, ...args], { reject: false, cwd: dir, env: env() });
-
-/** Whether this user can open the KVM device read-write: then --accel auto must at least try kvm. */
-function kvmOpens(): boolean {
-  try {
-    closeSync(openSync(kvmDevice(), constants.O_RDWR));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nslab-cli-vm-'));
@@ -55,7 +45,8 @@ describe.runIf(hasQemu)(
       const t = report.targets[0];
       expect(t).toMatchObject({ kind: 'vm', status: 'ready', host: { os: 'linux' } });
       // --accel auto: kvm where it runs the guest; else tcg, having tried kvm only where /dev/kvm opens.
-      if (!kvmOpens()) {
+      // The same probe nslab makes: whether this user can open the KVM device read-write.
+      if (!(await probeAccelerators('linux')).kvm) {
         expect(t.host.accelerator).toBe('tcg');
         expect(t.host.acceleratorReason).toMatch(/\/dev\/kvm is missing or not read-write/);
       } else if (t.host.accelerator === 'tcg') {
