@@ -1,7 +1,7 @@
 // Layering of harness/, checked by `npm run lint` (dependency-cruiser). Data flows one way, lowest first:
 //
 //   base (vocabulary.ts, util/, errors.ts, version.ts, project-root.ts) → config → image → ssh → vm
-//   → targets → scenario → report → run → doctor → cli → index.ts (the public API)
+//   → targets → runtimes → scenario → report → run → doctor → cli → index.ts (the public API)
 //
 // A module may import its own layer and any layer before it, never one after it. Tests (*.test.ts, test/)
 // and bench/ stand outside the layers and may import anything. No import cycles anywhere, type-only
@@ -15,6 +15,7 @@ const LAYERS = [
   ['ssh', '^harness/ssh/'],
   ['vm', '^harness/vm/'],
   ['targets', '^harness/targets/'],
+  ['runtimes', '^harness/runtimes/'],
   ['scenario', '^harness/scenario/'],
   ['report', '^harness/report/'],
   ['run', '^harness/run/'],

@@ -16,3 +16,22 @@ export interface KernelIdentity {
   version: string;
   machine: string;
 }
+
+/** How the isolated process is made: util-linux unshare, an OCI bundle run by runc, or a Docker container. */
+export const RUNTIME_NAMES = ['unshare', 'runc', 'docker'] as const;
+export type RuntimeName = (typeof RUNTIME_NAMES)[number];
+
+/** Clock offsets of a new time namespace, in whole seconds (util-linux `unshare --boottime/--monotonic`). */
+export interface TimeOffsets {
+  boottime?: number;
+  monotonic?: number;
+}
+
+/** The clocks a time namespace can shift, in the order `unshare` is given them. */
+export const TIME_CLOCKS = ['boottime', 'monotonic'] as const;
+
+/**
+ * The kernel refuses an offset beyond KTIME_SEC_MAX / 2 seconds (kernel/time/namespace.c; at run time it
+ * also refuses one that takes the clock below 0 or past that bound).
+ */
+export const TIME_OFFSET_MAX = 4_611_686_018;

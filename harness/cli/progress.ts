@@ -19,7 +19,10 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
           stream.write(
             `nslab: ${r.kind}: ${r.status.toUpperCase()} ${r.reason}: ${r.detail}${r.hint ? ` (${r.hint})` : ''}\n`,
           );
-        else stream.write(`nslab: ${r.kind} ready in ${ms} ms${r.access ? ` (access: ${r.access})` : ''}\n`);
+        else
+          stream.write(
+            `nslab: ${r.kind} ready in ${ms} ms${r.access ? ` (access: ${r.access})` : ''}${r.runtime ? `, runtime ${r.runtime.name} (${r.runtime.version})` : ''}\n`,
+          );
         break;
       }
       case 'scenario-start':

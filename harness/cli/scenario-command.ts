@@ -8,6 +8,7 @@ import { writeReport } from '../report/write.ts';
 import { NativeTarget } from '../targets/native.ts';
 import type { Target } from '../targets/types.ts';
 import type { RunReport } from '../report/types.ts';
+import { RUNTIME_NAMES, type RuntimeName } from '../vocabulary.ts';
 import { DEFAULT_SCENARIOS_DIR } from './paths.ts';
 import { progressPrinter } from './progress.ts';
 import { formatSummary } from './summary.ts';
@@ -24,6 +25,7 @@ export function defaultTarget(platform: NodeJS.Platform = process.platform): Tar
 
 interface ScenarioOptions extends VmCliOptions {
   target: TargetChoice;
+  runtime: RuntimeName;
   timeout: string;
   json?: boolean;
   reportDir: string;
@@ -64,6 +66,14 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
       new Option('-t, --target <target>', 'where to run: native (this Linux host), vm (a QEMU VM), or all')
         .choices(TARGET_CHOICES)
         .default(defaultTarget()),
+    )
+    .addOption(
+      new Option(
+        '-r, --runtime <runtime>',
+        'how the isolated process is made: unshare (util-linux), runc (an OCI bundle; native as root, and in the VM), or docker (native, needs a running dockerd)',
+      )
+        .choices(RUNTIME_NAMES)
+        .default('unshare'),
     )
     .option('--json', "print the run's report JSON on stdout and nothing else there")
     .option('--report-dir <dir>', 'where reports are written', 'reports')
@@ -106,6 +116,7 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
         argv: process.argv.slice(2),
         signal: abort.signal,
         scenarioTimeoutMs: timeout * 1000,
+        runtime: options.runtime,
         onEvent: progressPrinter(),
       });
       const written = await writeReport(report, resolve(options.reportDir));

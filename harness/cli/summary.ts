@@ -9,6 +9,7 @@ export function formatSummary(report: RunReport): string {
   const push = (line: string) => lines.push(line);
   for (const t of report.targets) {
     push(`${t.kind}: ${t.uname || '(unknown)'}${t.access ? ` [${t.access}]` : ''}`);
+    if (t.runtime) push(`  runtime: ${t.runtime.name} (${t.runtime.version})`);
     if (t.status !== 'ready') push(`  ${t.status.toUpperCase()} ${t.reason ?? ''}: ${t.detail ?? ''}`);
     if (t.host) {
       push(`  real host: ${t.host.uname}${t.host.qemuPid ? ` — QEMU is PID ${t.host.qemuPid} there` : ''}`);

@@ -38,9 +38,10 @@ const PACKAGES = [
   'dropbear-bin',
   'util-linux',
   'iproute2',
-  // the libraries dropbear, nsenter and ip link against
+  'runc', // for --runtime runc in the VM (linuxkit/runc's counterpart)
+  // the libraries dropbear, nsenter, ip and runc link against
   'libc6', 'zlib1g', 'libtomcrypt1', 'libtommath1', 'libcrypt1', 'libgmp10', 'libselinux1', 'libpcre2-8-0',
-  'libbpf1', 'libelf1', 'libmnl0', 'libbsd0', 'libcap2', 'libmd0', 'libcap-ng0',
+  'libbpf1', 'libelf1', 'libmnl0', 'libbsd0', 'libcap2', 'libmd0', 'libcap-ng0', 'libseccomp2',
 ]; // prettier-ignore
 
 /** Binaries copied into the image: from which package, and where they go. */
@@ -55,6 +56,7 @@ const BINARIES: { name: string; to: string }[] = [
   { name: 'ipcmk', to: 'usr/bin/ipcmk' },
   { name: 'ipcrm', to: 'usr/bin/ipcrm' }, // so that ipc-ns removes the queue it made
   { name: 'ip', to: 'usr/sbin/ip' },
+  { name: 'runc', to: 'usr/sbin/runc' },
 ];
 
 /** Guest kernel modules, in load order (virtio-pci NIC, entropy, console). */

@@ -16,7 +16,10 @@ export const DEBIAN_EQUIVALENTS: Record<string, Equivalent> = {
     note: "Debian's linux-image-cloud kernel, with only the virtio modules the guest needs",
   },
   'linuxkit/init': { boot: null, note: "nslab's /init (busybox sh) as PID 1" },
-  'linuxkit/runc': { boot: null, note: 'not needed: /init starts the mapped services itself' },
+  'linuxkit/runc': {
+    boot: null,
+    note: "Debian's runc, for --runtime runc (/init starts the mapped services itself, without it)",
+  },
   'linuxkit/containerd': { boot: null, note: 'not needed: /init supervises the mapped services itself' },
   'linuxkit/ca-certificates': { boot: null, note: 'not needed: nothing in the guest speaks TLS' },
   'linuxkit/sysctl': { boot: 'sysctl', note: 'busybox sysctl -p over /etc/sysctl.d/*.conf' },

@@ -148,6 +148,7 @@ ${s.observations ? `<details><summary>all observations (JSON)</summary><pre>${e(
 function targetNote(t: TargetReport): string {
   const bits = [`<strong>${e(t.kind)}</strong>`, `status ${e(t.status)}`];
   if (t.access) bits.push(`access ${e(t.access)}`);
+  if (t.runtime) bits.push(`runtime ${e(t.runtime.name)} (${e(t.runtime.version)})`);
   if (t.host?.accelerator)
     bits.push(
       `accelerator ${e(t.host.accelerator)}${t.host.acceleratorReason ? ` (${e(t.host.acceleratorReason)})` : ''}`,
@@ -184,7 +185,8 @@ export function renderHtml(report: RunReport): string {
     t.scenarios.filter((s) => s.observations?.inside && s.observations?.outside).map((s) => comparison(t, s)),
   );
   const s = report.summary;
-  const headline = `${s.pass} passed, ${s.fail} failed, ${s.skip} skipped, ${s.error} errors`;
+  const runtimes = [...new Set(report.targets.flatMap((t) => (t.runtime ? [t.runtime.name] : [])))];
+  const headline = `${runtimes.length > 0 ? `runtime ${runtimes.join(', ')} · ` : ''}${s.pass} passed, ${s.fail} failed, ${s.skip} skipped, ${s.error} errors`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">

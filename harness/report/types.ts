@@ -1,6 +1,7 @@
 import type { ScenarioResult, ScenarioStatus } from '../scenario/run.ts';
 import type { TargetInfo } from '../targets/types.ts';
-import type { Preflight } from '../scenario/preflight.ts';
+import type { RuntimeInfo } from '../runtimes/index.ts';
+import type { Preflight } from '../targets/preflight.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -10,6 +11,8 @@ export interface TargetReport extends TargetInfo {
   reason?: string;
   detail?: string;
   hint?: string;
+  /** How the isolated processes were made there: the runtime and its version line. */
+  runtime?: RuntimeInfo;
   /** What the target offered the scenarios: uid, capabilities, namespaces, sysctls, kernel options, tools. */
   preflight?: Preflight;
   scenarios: ScenarioResult[];

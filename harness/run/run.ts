@@ -8,6 +8,10 @@ import {
   toolsOf,
   type Preflight,
 } from '../scenario/preflight.ts';
+import { isolateRequest } from '../scenario/probe.ts';
+import { createRuntime, type Runtime } from '../runtimes/index.ts';
+import type { Skip } from '../targets/types.ts';
+import type { RuntimeName } from '../vocabulary.ts';
 import type { Target } from '../targets/types.ts';
 import { SCHEMA_VERSION, type RunReport, type TargetReport } from '../report/types.ts';
 import { newRunId } from './run-id.ts';
@@ -31,6 +35,8 @@ export interface RunOptions {
   /** Per scenario; default DEFAULT_SCENARIO_TIMEOUT_MS. */
   scenarioTimeoutMs?: number;
   onEvent?: (event: RunEvent) => void;
+  /** How the isolated processes are made on every target; default unshare. */
+  runtime?: RuntimeName;
 }
 
 /**
@@ -70,6 +76,7 @@ async function runTarget(
   options: RunOptions,
   emit: (e: RunEvent) => void,
 ): Promise<TargetReport> {
+  let runtime: Runtime | undefined;
   try {
     let prepared;
     try {
@@ -106,12 +113,42 @@ async function runTarget(
       return report;
     }
     const preflight = await runPreflight(target, options);
+    runtime = createRuntime(options.runtime ?? 'unshare');
+    const using = runtime;
     const report: TargetReport = {
       ...info,
       status: 'ready',
+      runtime: { name: using.name, version: 'unknown' },
       ...(preflight ? { preflight } : {}),
       scenarios: [],
     };
+    // A runtime that cannot work here (no daemon, not root) skips every scenario with its reason.
+    let ready: Awaited<ReturnType<Runtime['prepare']>>;
+    try {
+      ready = await using.prepare(target, info, preflight, options.signal);
+    } catch (error) {
+      const detail = `preparing ${using.name} failed: ${(error as Error).message}`;
+      Object.assign(report, { status: 'error', reason: 'runtime-failed', detail });
+      report.scenarios = options.scenarios.map((s) => ({
+        ...skippedResult(s, { reason: 'runtime-failed', detail }),
+        status: 'error' as const,
+      }));
+      emit({ type: 'target-ready', report });
+      return report;
+    }
+    report.runtime = ready.info;
+    const runtimeSkip = ready.skip;
+    if (runtimeSkip) {
+      Object.assign(report, {
+        status: 'skip',
+        reason: runtimeSkip.reason,
+        detail: runtimeSkip.detail,
+        ...(runtimeSkip.hint ? { hint: runtimeSkip.hint } : {}),
+      });
+      report.scenarios = options.scenarios.map((s) => skippedResult(s, runtimeSkip));
+      emit({ type: 'target-ready', report });
+      return report;
+    }
     emit({ type: 'target-ready', report });
     // Scenarios are independent (each isolates its own process): a few at a time, so that one's round trip
     // to the target overlaps another's work there. The report keeps the catalogue's order.
@@ -123,10 +160,15 @@ async function runTarget(
         const scenario = options.scenarios[i]!;
         emit({ type: 'scenario-start', target: target.kind, scenario: scenario.name });
         // What the preflight shows cannot work here is a named skip, never a run that errors or passes.
-        const skip = preflight && preflightSkip(scenario, preflight);
+        const skip = scenarioSkip(scenario, using, preflight);
         const result = skip
           ? skippedResult(scenario, skip)
-          : await runScenario(scenario, target, options.signal, info, options.scenarioTimeoutMs);
+          : await runScenario(scenario, target, {
+              runtime: using,
+              signal: options.signal,
+              info,
+              timeoutMs: options.scenarioTimeoutMs,
+            });
         if (options.signal?.aborted && result.status === 'error') return;
         results[i] = result;
         emit({ type: 'scenario-done', target: target.kind, result });
@@ -136,14 +178,35 @@ async function runTarget(
     report.scenarios.push(...results.filter((r): r is ScenarioResult => r !== undefined));
     return report;
   } finally {
+    // The runtime cleans up on the target (runc's root folder), so it goes first.
+    await runtime?.close().catch(() => {});
     await target.close();
   }
+}
+
+/**
+ * Why a scenario cannot run with this runtime on this target, if it cannot: the scenario is not meant for
+ * the runtime, the preflight shows a missing namespace or tool, or the runtime cannot make what it asks.
+ */
+function scenarioSkip(
+  scenario: Scenario,
+  runtime: Runtime,
+  preflight: Preflight | undefined,
+): Skip | undefined {
+  if (!scenario.runtimes.includes(runtime.name))
+    return {
+      reason: `not-for-runtime:${runtime.name}`,
+      detail: `${scenario.name} is written for ${scenario.runtimes.join(', ')} (its runtimes:), not ${runtime.name}`,
+      hint: `run it with --runtime ${scenario.runtimes[0]}`,
+    };
+  return (preflight && preflightSkip(scenario, preflight)) ?? runtime.refuses(isolateRequest(scenario));
 }
 
 /** The preflight, once per target: what the scenarios can count on there. Undefined if it could not run. */
 async function runPreflight(target: Target, options: RunOptions): Promise<Preflight | undefined> {
   try {
-    const r = await target.runProbe(PREFLIGHT_SCRIPT, toolsOf(options.scenarios), options.signal);
+    const tools = [...toolsOf(options.scenarios), 'unshare'];
+    const r = await target.runProbe(PREFLIGHT_SCRIPT, tools, options.signal);
     return r.exitCode === 0 ? parsePreflight(r.stdout) : undefined;
   } catch {
     return undefined;

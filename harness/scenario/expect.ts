@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Observations } from './observations.ts';
-import type { TargetKind } from '../vocabulary.ts';
+import type { RuntimeName, TargetKind } from '../vocabulary.ts';
 import type { Expectation, Operator } from './types.ts';
 
 export interface ExpectationResult {
@@ -40,14 +40,19 @@ export function resolvePath(observations: Observations, path: string): unknown {
 const scalarEquals = (actual: unknown, literal: string | number | boolean): boolean =>
   (typeof actual !== 'object' || actual === null) && String(actual) === String(literal);
 
-/** Checks the expectations that apply to this target kind; a missing observation fails, never passes. */
+/**
+ * Checks the expectations that apply to this target kind and runtime; a missing observation fails, never
+ * passes.
+ */
 export function checkExpectations(
   expectations: readonly Expectation[],
   observations: Observations,
   target: TargetKind,
+  runtime: RuntimeName = 'unshare',
 ): ExpectationResult[] {
   return expectations
     .filter((e) => !e.targets || e.targets.includes(target))
+    .filter((e) => !e.runtimes || e.runtimes.includes(runtime))
     .map((e) => {
       const actual = resolvePath(observations, e.that);
       const base = { that: e.that, op: e.op, value: e.value, actual, ...(e.why ? { why: e.why } : {}) };

@@ -3,7 +3,14 @@ import { basename, join } from 'node:path';
 import { isMap, isScalar, isSeq, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { UsageError } from '../errors.ts';
 import { childPath, describeNode, YamlSource, type KeyPath } from '../config/yaml-source.ts';
-import { NAMESPACES, TARGET_KINDS, type Namespace, type TargetKind } from '../vocabulary.ts';
+import {
+  NAMESPACES,
+  RUNTIME_NAMES,
+  TARGET_KINDS,
+  type Namespace,
+  type RuntimeName,
+  type TargetKind,
+} from '../vocabulary.ts';
 import {
   FORKING_INSIDE_BUILTINS,
   INSIDE_BUILTINS,
@@ -19,6 +26,8 @@ import {
   type TimeOffsets,
 } from './types.ts';
 
+/** The probe's own outside command for the runtime's account (probe.ts RUNTIME_FACTS_COMMAND). */
+const RESERVED_COMMAND = 'runtime';
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const PATH_RE = /^(inside|outside)(\.[A-Za-z][A-Za-z0-9_-]*|\[-?\d+\])*$/;
 
@@ -52,6 +61,7 @@ function parseScenario(src: YamlSource): Scenario {
     'question',
     'source',
     'isolate',
+    'runtimes',
     'observe',
     'expect',
   ]);
@@ -85,6 +95,10 @@ function parseScenario(src: YamlSource): Scenario {
     throw src.error(nsNode, 'isolate.namespaces', 'expected at least one namespace');
   const time = timeOffsets(src, isolateNode, namespaces);
   const fork = forkOption(src, isolateNode, namespaces);
+  const runtimesNode = root.get('runtimes', true) as Node | undefined;
+  const runtimes = runtimesNode ? runtimeList(src, runtimesNode, 'runtimes') : ['unshare' as const];
+  if (runtimesNode && runtimes.length === 0)
+    throw src.error(runtimesNode, 'runtimes', `expected at least one of ${RUNTIME_NAMES.join(', ')}`);
 
   const observeNode = mapping(src, required(src, root, '', 'observe'), 'observe', ['inside', 'outside']);
   const inside = side(src, observeNode, 'inside', INSIDE_BUILTINS);
@@ -105,6 +119,7 @@ function parseScenario(src: YamlSource): Scenario {
     source: optionalString(src, root, '', 'source'),
     file: src.file,
     isolate: { namespaces, ...(time ? { time } : {}), ...(fork === undefined ? {} : { fork }) },
+    runtimes,
     observe: {
       inside: inside as Scenario['observe']['inside'],
       outside: outside as Scenario['observe']['outside'],
@@ -211,11 +226,11 @@ function side(src: YamlSource, observe: YAMLMap, which: Side, builtins: readonly
     }
     const m = mapping(src, item as Node, p, ['name', 'run']);
     const name = string(src, required(src, m, p, 'name'), childPath(p, 'name'));
-    if (!/^[a-z][a-zA-Z0-9_-]{0,40}$/.test(name) || builtins.includes(name)) {
+    if (!/^[a-z][a-zA-Z0-9_-]{0,40}$/.test(name) || builtins.includes(name) || name === RESERVED_COMMAND) {
       throw src.error(
         m.get('name', true) as Node,
         childPath(p, 'name'),
-        `expected a name of letters, digits, - and _ that is not a built-in, found ${JSON.stringify(name)}`,
+        `expected a name of letters, digits, - and _ that is not a built-in or "${RESERVED_COMMAND}", found ${JSON.stringify(name)}`,
       );
     }
     if (names.has(name))
@@ -235,7 +250,7 @@ function side(src: YamlSource, observe: YAMLMap, which: Side, builtins: readonly
 }
 
 function expectation(src: YamlSource, node: Node, path: KeyPath): Expectation {
-  const m = mapping(src, node, path, ['that', 'why', 'on', ...OPERATORS]);
+  const m = mapping(src, node, path, ['that', 'why', 'on', 'runtimes', ...OPERATORS]);
   const that = string(src, required(src, m, path, 'that'), childPath(path, 'that'));
   if (!PATH_RE.test(that))
     throw src.error(
@@ -286,7 +301,16 @@ function expectation(src: YamlSource, node: Node, path: KeyPath): Expectation {
         oneOf(src, t as Node, childPath(childPath(path, 'on'), i), TARGET_KINDS),
       ) as TargetKind[])
     : undefined;
-  return { that, op, value, why: optionalString(src, m, path, 'why'), targets };
+  const runtimesNode = m.get('runtimes', true) as Node | undefined;
+  const runtimes = runtimesNode ? runtimeList(src, runtimesNode, childPath(path, 'runtimes')) : undefined;
+  return { that, op, value, why: optionalString(src, m, path, 'why'), targets, runtimes };
+}
+
+/** A list of runtime names, each one nslab knows. */
+function runtimeList(src: YamlSource, node: Node, path: KeyPath): RuntimeName[] {
+  return sequence(src, node, path).items.map((r, i) =>
+    oneOf(src, r as Node, childPath(path, i), RUNTIME_NAMES),
+  ) as RuntimeName[];
 }
 
 // ---- small typed readers over YAML nodes; each error says what was expected and what was found ----

@@ -1,4 +1,5 @@
-import type { ProbeRecords } from './probe.ts';
+import { parseRuntimeFacts, type RuntimeFacts } from '../runtimes/index.ts';
+import { RUNTIME_FACTS_COMMAND, type ProbeRecords } from './probe.ts';
 import type { KernelIdentity } from '../vocabulary.ts';
 import type { Scenario, Side } from './types.ts';
 
@@ -21,6 +22,8 @@ export interface SideObservations {
   parents?: { pid: number; comm: string }[];
   ps?: string;
   run?: Record<string, CommandResult>;
+  /** The runtime's own account of the isolated process (docker inspect's PID, runc's state.json), outside only. */
+  runtime?: RuntimeFacts;
 }
 
 export interface Observations {
@@ -56,9 +59,17 @@ function group(records: ProbeRecords, prefix: string): Record<string, string> | 
 
 /** Turns the probe's flat text records into typed observations, keeping what the scenario asked for. */
 export function buildObservations(records: ProbeRecords, scenario: Scenario): Observations {
+  const outside = side(
+    records,
+    'outside',
+    scenario.observe.outside.builtins,
+    scenario.observe.outside.commands,
+  );
+  const facts = records.get(`outside.run.${RUNTIME_FACTS_COMMAND}.output`);
+  if (facts !== undefined) outside.runtime = parseRuntimeFacts(facts);
   return {
     inside: side(records, 'inside', scenario.observe.inside.builtins, scenario.observe.inside.commands),
-    outside: side(records, 'outside', scenario.observe.outside.builtins, scenario.observe.outside.commands),
+    outside,
   };
 }
 

@@ -133,7 +133,7 @@ fi
 # Without --fork the isolated shell is in our PID namespace (its children are not) and says "-".
 if [ "$me_ns" = - ]; then me_ns=$(readlink /proc/self/ns/pid); fi
 # The isolated process, seen from here: among the descendants of what we started, the one in the inside's
-# PID namespace whose innermost PID is the one it told us. Children lists when the kernel has them, else all.
+# PID namespace whose innermost PID is the one it told us, first among its descendants (children lists).
 is_inside() {
   [ "$(readlink "/proc/$1/ns/pid" 2>/dev/null)" = "$me_ns" ] || return 1
   while read -r k v; do
@@ -153,7 +153,9 @@ if [ -r "/proc/$up/task/$up/children" ]; then
     done
     queue=$next
   done
-else
+fi
+# Not among them when a daemon starts it (docker: containerd's shim), or without children lists: all of /proc.
+if [ -z "$pid" ]; then
   for d in /proc/[0-9]*; do is_inside "${d#/proc/}" && { pid=${d#/proc/}; break; }; done
 fi
 emit outside.pid "$pid"

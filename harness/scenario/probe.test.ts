@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildObservations, isolationFailure } from './observations.ts';
-import { parseProbeOutput, probeArgs, PROBE_SCRIPT, unshareArgv } from './probe.ts';
+import { parseProbeOutput, probeArgs, PROBE_SCRIPT } from './probe.ts';
+import { unshareArgv, UnshareRuntime } from '../runtimes/index.ts';
+
+const unshare = new UnshareRuntime();
 import { parseScenarioText } from './load.ts';
 import { findOnPath, skipNote } from '../../test/helpers/tools.ts';
 
@@ -68,13 +71,17 @@ beforeAll(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 async function runProbe(shell: string[], env?: Record<string, string>, s = scenario) {
-  const r = await execa(shell[0]!, [...shell.slice(1), '-s', '--', ...probeArgs(s, { shell })], {
-    input: PROBE_SCRIPT,
-    cwd: work,
-    env,
-    extendEnv: env === undefined,
-    stripFinalNewline: false,
-  });
+  const r = await execa(
+    shell[0]!,
+    [...shell.slice(1), '-s', '--', ...probeArgs(s, new UnshareRuntime({ shell }))],
+    {
+      input: PROBE_SCRIPT,
+      cwd: work,
+      env,
+      extendEnv: env === undefined,
+      stripFinalNewline: false,
+    },
+  );
   return parseProbeOutput(r.stdout);
 }
 
@@ -134,7 +141,7 @@ describe('unshareArgv', () => {
 
 describe('probeArgs', () => {
   it('puts the offsets into the isolate argv, the user namespace of a rootless target first', () => {
-    const args = probeArgs(timed, { extraNamespaces: ['user'] });
+    const args = probeArgs(timed, new UnshareRuntime({ rootless: true }));
     expect(args[0]).toBe('fork');
     const n = Number(args[1]);
     expect(args.slice(2, 2 + n)).toEqual([
@@ -158,7 +165,7 @@ describe('probeArgs', () => {
     expect(args.slice(2 + n)).toEqual(['1', 'up', '2', 'cat', '/proc/uptime']);
   });
   it('tells the probe when the pid namespace is made without fork', () => {
-    const args = probeArgs(noFork);
+    const args = probeArgs(noFork, unshare);
     expect(args[0]).toBe('nofork');
     const isolate = args.slice(2, 2 + Number(args[1]));
     expect(isolate.slice(0, 6)).toEqual([
@@ -169,7 +176,7 @@ describe('probeArgs', () => {
       'eval "$NSLAB_INNER"',
       'nslab-inside',
     ]);
-    expect(probeArgs(scenario)[0]).toBe('fork');
+    expect(probeArgs(scenario, unshare)[0]).toBe('fork');
   });
 });
 
@@ -288,7 +295,7 @@ describe.runIf(isRoot)(`the probe, really run${skipNote(isRoot, 'needs root')}`,
         },
       },
     } satisfies typeof noFork;
-    const r = await execa('sh', ['-s', '--', ...probeArgs(killer)], {
+    const r = await execa('sh', ['-s', '--', ...probeArgs(killer, unshare)], {
       input: PROBE_SCRIPT,
       cwd: work,
       reject: false,
@@ -303,7 +310,7 @@ describe.runIf(isRoot)(`the probe, really run${skipNote(isRoot, 'needs root')}`,
 
   it('reports a failure to isolate instead of hanging', async () => {
     const bad = { ...scenario, isolate: { namespaces: [] } };
-    const args = probeArgs(bad);
+    const args = probeArgs(bad, unshare);
     args.splice(2, 1, 'unshare-does-not-exist');
     const r = await execa('sh', ['-s', '--', ...args], { input: PROBE_SCRIPT, stripFinalNewline: false });
     const failure = isolationFailure(parseProbeOutput(r.stdout));

@@ -4,6 +4,7 @@ import { buildObservations, isolationFailure, type Observations } from './observ
 import { parseProbeOutput, probeArgs, PROBE_SCRIPT } from './probe.ts';
 import type { Scenario } from './types.ts';
 import type { Skip, Target, TargetInfo } from '../targets/types.ts';
+import { UnshareRuntime, type Runtime } from '../runtimes/index.ts';
 
 /**
  * Under a VM on macOS or Windows the VM must bring a Linux kernel of its own: its kernel differs from the real
@@ -52,17 +53,54 @@ export function skippedResult(scenario: Scenario, skip: Skip): ScenarioResult {
   };
 }
 
-/** Runs one scenario's probe on a prepared target and judges it against the scenario's expectations. */
 /** How long one scenario may run before it is stopped and reported as an error (timeout). */
 export const DEFAULT_SCENARIO_TIMEOUT_MS = 60_000;
 
+export interface RunScenarioOptions {
+  /** How the isolated process is made, prepared on this target; default unshare (rootless if info says so). */
+  runtime?: Runtime;
+  signal?: AbortSignal;
+  /** What target.prepare() said; the VM's host layer and the default runtime's access come from it. */
+  info?: TargetInfo;
+  timeoutMs?: number;
+}
+
+/**
+ * The checks a runtime's own account brings: its bookkeeping names the very process the probe found,
+ * the one that is PID 1 inside (the seed article's method: `docker inspect`'s PID against PID 1 inside).
+ */
+function runtimeChecks(runtime: Runtime, o: Observations, hostPid: number | undefined): ExpectationResult[] {
+  const facts = o.outside.runtime;
+  if (!facts) return [];
+  const checks: [key: string, why: string][] = [];
+  if (runtime.name === 'docker')
+    checks.push([
+      'inspectPid',
+      "docker inspect's .State.Pid is the host PID of the process that is PID 1 inside",
+    ]);
+  checks.push([
+    'statePid',
+    `${runtime.name === 'docker' ? "the daemon's runc" : 'runc'} records the same process as init_process_pid in its state.json`,
+  ]);
+  return checks.map(([key, why]) => ({
+    that: `outside.runtime.${key}`,
+    op: 'sameAs',
+    value: 'outside.pid',
+    actual: facts[key],
+    other: hostPid,
+    ok: hostPid !== undefined && facts[key] === hostPid,
+    why,
+  }));
+}
+
+/** Runs one scenario's probe on a prepared target and judges it against the scenario's expectations. */
 export async function runScenario(
   scenario: Scenario,
   target: Target,
-  signal?: AbortSignal,
-  info?: TargetInfo,
-  timeoutMs: number = DEFAULT_SCENARIO_TIMEOUT_MS,
+  options: RunScenarioOptions = {},
 ): Promise<ScenarioResult> {
+  const { signal, info, timeoutMs = DEFAULT_SCENARIO_TIMEOUT_MS } = options;
+  const runtime = options.runtime ?? new UnshareRuntime({ rootless: info?.access === 'userns' });
   const started = performance.now();
   const base = { name: scenario.name, title: scenario.title, question: scenario.question };
   const done = (r: Omit<ScenarioResult, 'name' | 'title' | 'question' | 'durationMs'>): ScenarioResult => ({
@@ -75,11 +113,7 @@ export async function runScenario(
   const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
   let run;
   try {
-    run = await target.runProbe(
-      PROBE_SCRIPT,
-      probeArgs(scenario, { extraNamespaces: target.extraNamespaces() }),
-      stop,
-    );
+    run = await target.runProbe(PROBE_SCRIPT, probeArgs(scenario, runtime), stop);
   } catch (error) {
     return done({ status: 'error', reason: 'probe-failed', detail: (error as Error).message });
   }
@@ -114,9 +148,13 @@ export async function runScenario(
     });
   }
   const observations = buildObservations(records, scenario);
-  const expectations = checkExpectations(scenario.expect, observations, target.kind);
+  const expectations = checkExpectations(scenario.expect, observations, target.kind, runtime.name);
   const layer = hostLayerCheck(info, observations);
   if (layer) expectations.push(layer);
+  const hostPid = records.get('outside.pid');
+  expectations.push(
+    ...runtimeChecks(runtime, observations, hostPid && /^\d+$/.test(hostPid) ? Number(hostPid) : undefined),
+  );
   const failed = expectations.filter((e) => !e.ok);
   return done({
     status: failed.length === 0 ? 'pass' : 'fail',

@@ -1,4 +1,6 @@
-import type { Namespace, TargetKind } from '../vocabulary.ts';
+import type { Namespace, RuntimeName, TargetKind, TimeOffsets } from '../vocabulary.ts';
+
+export { TIME_CLOCKS, TIME_OFFSET_MAX, type TimeOffsets } from '../vocabulary.ts';
 
 /** Observations the probe always knows how to make; a scenario picks the ones it wants per side. */
 export const INSIDE_BUILTINS = ['pid', 'ppid', 'uname', 'ns', 'ps', 'hostname'] as const;
@@ -27,22 +29,9 @@ export interface Expectation {
   why: string | undefined;
   /** Only checked on these target kinds; all when absent. */
   targets: TargetKind[] | undefined;
+  /** Only checked under these runtimes; all when absent. */
+  runtimes?: RuntimeName[] | undefined;
 }
-
-/** Clock offsets of a new time namespace, in whole seconds (util-linux `unshare --boottime/--monotonic`). */
-export interface TimeOffsets {
-  boottime?: number;
-  monotonic?: number;
-}
-
-/** The clocks a time namespace can shift, in the order `unshare` is given them. */
-export const TIME_CLOCKS = ['boottime', 'monotonic'] as const;
-
-/**
- * The kernel refuses an offset beyond KTIME_SEC_MAX / 2 seconds (kernel/time/namespace.c; at run time it
- * also refuses one that takes the clock below 0 or past that bound).
- */
-export const TIME_OFFSET_MAX = 4_611_686_018;
 
 export interface Scenario {
   name: string;
@@ -55,6 +44,8 @@ export interface Scenario {
    * isolated shell stays outside and its first child is PID 1) only when it has `pid` and not `time`.
    */
   isolate: { namespaces: Namespace[]; time?: TimeOffsets; fork?: boolean };
+  /** The runtimes the experiment makes sense under (`runtimes:`, default unshare only); others skip it. */
+  runtimes: RuntimeName[];
   observe: {
     inside: { builtins: InsideBuiltin[]; commands: CommandObservation[] };
     outside: { builtins: OutsideBuiltin[]; commands: CommandObservation[] };

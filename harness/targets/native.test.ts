@@ -76,7 +76,7 @@ describe('NativeTarget on this machine', () => {
     const { info, skip } = await target.prepare();
     expect(skip).toBeUndefined();
     expect(info.access).toBe('root');
-    const result = await runScenario(pidNs, target);
+    const result = await runScenario(pidNs, target, { info });
     expect(result.status).toBe('pass');
     expect(result.observations?.inside.pid).toBe(1);
     expect(result.observations?.outside.pid).not.toBe(1);
@@ -94,7 +94,7 @@ describe('NativeTarget on this machine', () => {
       const { info, skip } = await target.prepare();
       if (facts.userns) {
         expect(info.access).toBe('userns');
-        const result = await runScenario(pidNs, target);
+        const result = await runScenario(pidNs, target, { info });
         expect(result.status).toBe('pass');
         expect(result.observations?.inside.pid).toBe(1);
         expect(result.observations?.outside.nspid?.at(-1)).toBe(1);

@@ -1,6 +1,5 @@
 import os from 'node:os';
 import { execa } from 'execa';
-import type { Namespace } from '../vocabulary.ts';
 import { ACCESS_FACTS_SCRIPT, decideAccess, notLinux, parseAccessFacts } from './native-access.ts';
 import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
 
@@ -33,10 +32,6 @@ export class NativeTarget implements Target {
     this.access = decision.access;
     info.access = decision.access;
     return { info };
-  }
-
-  extraNamespaces(): Namespace[] {
-    return this.access === 'userns' ? ['user'] : [];
   }
 
   async runProbe(script: string, args: readonly string[], signal?: AbortSignal): Promise<ProbeRun> {

@@ -1,4 +1,4 @@
-import type { KernelIdentity, Namespace, TargetKind } from '../vocabulary.ts';
+import type { KernelIdentity, TargetKind } from '../vocabulary.ts';
 
 /** Why a target cannot run scenarios here; a stable name a script can match on. */
 export type SkipReason =
@@ -60,7 +60,5 @@ export interface Target {
   prepare(signal?: AbortSignal): Promise<{ info: TargetInfo; skip?: Skip }>;
   /** Runs `sh -s -- ...args` with the script on stdin. */
   runProbe(script: string, args: readonly string[], signal?: AbortSignal): Promise<ProbeRun>;
-  /** Namespaces the target must add for the probe to work (e.g. `user` when rootless). */
-  extraNamespaces(): Namespace[];
   close(): Promise<void>;
 }

@@ -1,7 +1,6 @@
 import os from 'node:os';
 import type { Arch } from '../image/arch.ts';
 import { buildImage, type BuilderChoice } from '../image/build.ts';
-import type { Namespace } from '../vocabulary.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 import type { AccelChoice } from '../vm/accel.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';
@@ -104,10 +103,6 @@ export class VmTarget implements Target {
   /** The QEMU command lines a boot would run, in order (--show-command); nothing is booted. */
   async showCommand(): Promise<{ accel: string; argv: string[] }[]> {
     return (await this.vmBuilder()).showCommand();
-  }
-
-  extraNamespaces(): Namespace[] {
-    return [];
   }
 
   async runProbe(script: string, args: readonly string[], signal?: AbortSignal): Promise<ProbeRun> {

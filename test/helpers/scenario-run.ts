@@ -18,9 +18,9 @@ export async function runScenarioText(
   options: { prefix?: string[]; needsRootAccess?: boolean } = {},
 ) {
   const target = new NativeTarget({ prefix: options.prefix });
-  const { skip } = await target.prepare();
+  const { skip, info } = await target.prepare();
   if (skip) ctx.skip(`native target: ${skip.reason}`);
-  if (options.needsRootAccess && target.extraNamespaces().length > 0)
+  if (options.needsRootAccess && info.access === 'userns')
     ctx.skip('the native target is rootless here: every isolated process gets a user namespace');
-  return runScenario(parseScenarioText(file, text), target);
+  return runScenario(parseScenarioText(file, text), target, { info });
 }
