@@ -6,7 +6,8 @@ export const APT_RUNTIME = [
   'util-linux', // unshare and nsenter for the native target
   'procps', // ps inside and outside the namespace
   'iproute2', // ip, for the net-ns scenario
-  'busybox-static', // the static program of the chroot-static scenario
+  'busybox-static', // the static program of chroot-static, and the one file of runc's and docker's root
+  'runc', // --runtime runc (Docker's daemon, for --runtime docker, is yours to install: docker.io)
   qemuForHost, // the vm target boots the image with QEMU
   'ca-certificates', // the debian image builder fetches packages from the Debian mirror the first time
 ];
@@ -18,6 +19,7 @@ export const APT_TEST = [
   'dropbear-bin', // dropbearkey checks the host keys nslab writes in dropbear's format
   'openssh-client', // ssh-keygen checks the OpenSSH-format keys
   'cpio', // reads back the initramfs archives nslab writes
+  'docker.io', // --runtime docker's contract tests; .ci/run starts its dockerd
 ];
 
 export const BREW_RUNTIME = ['qemu'];

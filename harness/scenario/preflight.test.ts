@@ -9,6 +9,8 @@ import { NativeTarget } from '../targets/native.ts';
 import { findOnPath, skipNote } from '../../test/helpers/tools.ts';
 import { loadScenarioFile } from './load.ts';
 import { parsePreflight, preflightSkip, PREFLIGHT_SCRIPT, toolsOf, type Preflight } from './preflight.ts';
+import { UnshareRuntime } from '../runtimes/index.ts';
+import type { Namespace } from '../vocabulary.ts';
 
 const isRoot = process.getuid?.() === 0;
 const netNs = await loadScenarioFile(join(DEFAULT_SCENARIOS_DIR, 'net-ns.yaml'));
@@ -34,21 +36,22 @@ describe('the preflight script, really run here', () => {
   });
 });
 
+const full = (): Preflight => ({
+  ns: {
+    pid: 'pid:[1]',
+    mnt: 'mnt:[2]',
+    uts: 'uts:[3]',
+    net: 'net:[4]',
+    time: 'time:[5]',
+    cgroup: 'cgroup:[6]',
+  },
+  sysctl: {},
+  config: {},
+  tools: { unshare: true, ip: true, hostname: true },
+  unshare: 'unshare from util-linux 2.38.1',
+});
+
 describe('preflightSkip (pure)', () => {
-  const full = (): Preflight => ({
-    ns: {
-      pid: 'pid:[1]',
-      mnt: 'mnt:[2]',
-      uts: 'uts:[3]',
-      net: 'net:[4]',
-      time: 'time:[5]',
-      cgroup: 'cgroup:[6]',
-    },
-    sysctl: {},
-    config: {},
-    tools: { unshare: true, ip: true, hostname: true },
-    unshare: 'unshare from util-linux 2.38.1',
-  });
   it('nothing missing: no skip', () => {
     expect(preflightSkip(netNs, full())).toBeUndefined();
   });
@@ -65,21 +68,34 @@ describe('preflightSkip (pure)', () => {
     const pf = full();
     pf.tools.ip = false;
     expect(preflightSkip(netNs, pf)).toMatchObject({ reason: 'tool-missing:ip' });
-    pf.tools.unshare = false;
-    expect(preflightSkip(utsNs, pf)).toMatchObject({
-      reason: 'tool-missing:unshare',
-      hint: 'install util-linux',
-    });
   });
-  it("BusyBox's unshare cannot make time or cgroup namespaces", () => {
+  it("unshare is the unshare runtime's to check (see runtimes.test.ts), not a scenario's", () => {
+    const pf = full();
+    pf.tools.unshare = false;
+    expect(preflightSkip(utsNs, pf)).toBeUndefined();
+    expect(toolsOf([netNs, utsNs])).toEqual(['hostname', 'ip']);
+  });
+});
+
+describe('the unshare runtime, from the preflight', () => {
+  const info = { kind: 'native' as const, uname: '', os: 'linux' };
+  const target = {} as never;
+  it('no unshare on PATH: tool-missing:unshare, with the package to install', async () => {
+    const pf = full();
+    pf.tools.unshare = false;
+    const { skip } = await new UnshareRuntime().prepare(target, info, pf);
+    expect(skip).toMatchObject({ reason: 'tool-missing:unshare', hint: 'install util-linux' });
+  });
+  it("BusyBox's unshare cannot make time or cgroup namespaces", async () => {
     const pf = full();
     pf.unshare = 'BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary.';
-    const timeNs = { ...utsNs, isolate: { namespaces: ['time' as const] } };
-    expect(preflightSkip(timeNs, pf)).toMatchObject({ reason: 'tool-missing:unshare' });
-    expect(preflightSkip(utsNs, pf)).toBeUndefined();
-  });
-  it('the tools asked for are the first words of the commands, and unshare', () => {
-    expect(toolsOf([netNs, utsNs])).toEqual(['hostname', 'ip', 'unshare']);
+    const runtime = new UnshareRuntime();
+    const { info: ri } = await runtime.prepare(target, info, pf);
+    expect(ri.version).toBe(pf.unshare);
+    const request = (namespaces: Namespace[]) => ({ namespaces, fork: true, insideArgs: [] });
+    expect(runtime.refuses(request(['time']))).toMatchObject({ reason: 'tool-missing:unshare' });
+    expect(runtime.refuses(request(['cgroup']))).toMatchObject({ reason: 'tool-missing:unshare' });
+    expect(runtime.refuses(request(['uts']))).toBeUndefined();
   });
 });
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_FACTS_SCRIPT, decideAccess, parseAccessFacts, type AccessFacts } from './native-access.ts';
 import { NativeTarget } from './native.ts';
 import { runScenario } from '../scenario/run.ts';
+import { USERNS_DISABLED } from '../../test/helpers/userns-off.ts';
 import { loadScenarioFile } from '../scenario/load.ts';
 import { DEFAULT_SCENARIOS_DIR } from '../cli/paths.ts';
 import { skipNote } from '../../test/helpers/tools.ts';
@@ -101,6 +102,27 @@ describe('NativeTarget on this machine', () => {
       } else {
         expect(skip?.reason).toMatch(/^(needs-root|userns-disabled|apparmor-userns)$/);
       }
+    },
+  );
+
+  it.runIf(isRoot)(
+    `user namespaces switched off (max_user_namespaces=0, in a throwaway user namespace), as nobody: userns-disabled${skipNote(isRoot, 'needs root')}`,
+    async () => {
+      const target = new NativeTarget({ prefix: USERNS_DISABLED });
+      const { skip, info } = await target.prepare();
+      expect(skip?.reason).toBe('userns-disabled');
+      expect(skip?.detail).toMatch(/max_user_namespaces/);
+      expect(info.access).toBeUndefined();
+      // The same words really are that host: nobody, and unshare -U fails.
+      const r = await execa(
+        USERNS_DISABLED[0]!,
+        [...USERNS_DISABLED.slice(1), 'sh', '-c', 'id -u; unshare -U true'],
+        {
+          reject: false,
+        },
+      );
+      expect(r.stdout.trim()).toBe('65534');
+      expect(r.stderr).toMatch(/No space left on device/);
     },
   );
 

@@ -1,0 +1,223 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { DEFAULT_SCENARIOS_DIR } from '../harness/cli/paths.ts';
+import { createRuntime, type IsolateRequest, type Runtime } from '../harness/runtimes/index.ts';
+import { parseScenarioText } from '../harness/scenario/load.ts';
+import { runScenario } from '../harness/scenario/run.ts';
+import { parsePreflight, PREFLIGHT_SCRIPT } from '../harness/targets/preflight.ts';
+import { NativeTarget, type NativeTargetOptions } from '../harness/targets/native.ts';
+import { runAll } from '../harness/run/run.ts';
+import { alive, sleep } from '../harness/util/process.ts';
+import type { Namespace, RuntimeName } from '../harness/vocabulary.ts';
+import { NOBODY } from './helpers/scenario-run.ts';
+import { findOnPath, skipNote } from './helpers/tools.ts';
+
+// The contract every runtime keeps, run for real on the native target: unshare (util-linux), runc (an OCI
+// bundle of one static busybox) and docker (the daemon that .ci/run starts). A runtime that cannot run here
+// skips with its own named reason, which the test shows.
+
+const isRoot = process.getuid?.() === 0;
+const scenarioText = (name: string) => readFileSync(join(DEFAULT_SCENARIOS_DIR, `${name}.yaml`), 'utf8');
+const scenario = (name: string, text = scenarioText(name)) =>
+  parseScenarioText(join(DEFAULT_SCENARIOS_DIR, `${name}.yaml`), text);
+
+/** The target prepared, its preflight, and the runtime prepared on it (or the test skipped with the reason). */
+async function prepare(ctx: TestContext | undefined, name: RuntimeName, options: NativeTargetOptions = {}) {
+  const target = new NativeTarget(options);
+  const { info, skip: targetSkip } = await target.prepare();
+  if (targetSkip) ctx?.skip(`native target: ${targetSkip.reason}`);
+  const preflight = parsePreflight((await target.runProbe(PREFLIGHT_SCRIPT, ['unshare'])).stdout);
+  const runtime = createRuntime(name);
+  const ready = await runtime.prepare(target, info, preflight);
+  if (ready.skip && ctx) {
+    await runtime.close();
+    ctx.skip(`${name}: ${ready.skip.reason}: ${ready.skip.detail}`);
+  }
+  return { target, info, runtime, runtimeInfo: ready.info, skip: ready.skip };
+}
+
+const VERSION: Record<RuntimeName, RegExp> = {
+  unshare: /^unshare from util-linux \d/,
+  runc: /^runc version \d/,
+  docker: /^Docker Engine \d/,
+};
+/** Who forks the isolated process, as the host's kernel names it (comm). */
+const PARENT: Record<RuntimeName, string> = { unshare: 'unshare', runc: 'runc', docker: 'containerd-shim' };
+
+describe.each(['unshare', 'runc', 'docker'] as const)('the %s runtime on the native target', (name) => {
+  let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
+  const ready = async (ctx: TestContext) => {
+    prepared ??= await prepare(undefined, name);
+    if (prepared.skip) ctx.skip(`${name}: ${prepared.skip.reason}: ${prepared.skip.detail}`);
+    return prepared;
+  };
+  afterAll(async () => {
+    await prepared?.runtime.close();
+  });
+
+  it('names itself and its own version line', async (ctx) => {
+    const { runtimeInfo } = await ready(ctx);
+    expect(runtimeInfo.name).toBe(name);
+    expect(runtimeInfo.version).toMatch(VERSION[name]);
+  });
+
+  it(`pid-ns: PID 1 inside, a host PID outside, the parent is ${PARENT[name]}, one kernel`, async (ctx) => {
+    const { target, info, runtime } = await ready(ctx);
+    const r = await runScenario(scenario('pid-ns'), target, { runtime, info });
+    expect(r.status, JSON.stringify(r.expectations?.filter((e) => !e.ok) ?? r.detail)).toBe('pass');
+    const o = r.observations!;
+    expect(o.inside.pid).toBe(1);
+    expect(o.outside.nspid).toEqual([o.outside.pid, 1]);
+    expect(o.outside.parents?.[1]?.comm).toBe(PARENT[name]);
+    expect(o.inside.kernel).toEqual(o.outside.kernel);
+    // The runtime's own bookkeeping names the same host process (unshare keeps none).
+    if (name === 'docker') expect(o.outside.runtime?.inspectPid).toBe(o.outside.pid);
+    if (name !== 'unshare') expect(o.outside.runtime?.statePid).toBe(o.outside.pid);
+    else expect(o.outside.runtime).toBeUndefined();
+  });
+
+  it('process-visibility: the host lists the process with ps and stops and resumes it', async (ctx) => {
+    const { target, info, runtime } = await ready(ctx);
+    const r = await runScenario(scenario('process-visibility'), target, { runtime, info });
+    expect(r.status, JSON.stringify(r.expectations?.filter((e) => !e.ok) ?? r.detail)).toBe('pass');
+    expect(r.observations!.outside.run!.signal!.output).toMatch(/after SIGSTOP: T/);
+  });
+
+  it('passes a hostile word to the inside unchanged, and no shell runs any of it', async (ctx) => {
+    const { target, info, runtime } = await ready(ctx);
+    const marker = join(tmpdir(), `nslab-pwned-${process.pid}-${name}`);
+    const hostile = `a'b"c $(touch ${marker}) \`touch ${marker}\` ; touch ${marker}\nline\ttab $HOME *`;
+    const text = `name: pid-ns
+title: t
+question: q
+isolate: { namespaces: [pid, uts] }
+runtimes: [${name}]
+observe:
+  inside:
+    - { name: echo, run: [printf, '%s', ${JSON.stringify(hostile)}] }
+expect: []
+`;
+    const r = await runScenario(scenario('pid-ns', text), target, { runtime, info });
+    expect(r.status, r.detail).toBe('pass');
+    expect(r.observations!.inside.run!.echo!.output).toBe(hostile);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('leaves no process behind, nor any runtime state', async (ctx) => {
+    const { target, info, runtime } = await ready(ctx);
+    const r = await runScenario(scenario('pid-ns'), target, { runtime, info });
+    expect(r.status).toBe('pass');
+    const pid = r.observations!.outside.pid!;
+    const container = r.observations!.outside.runtime?.container;
+    const gone = async (check: () => boolean | Promise<boolean>) => {
+      for (let i = 0; i < 50 && !(await check()); i++) await sleep(100);
+      return check();
+    };
+    expect(await gone(() => !alive(pid))).toBe(true);
+    if (name === 'runc') expect(await gone(() => !existsSync(`/run/runc/${container}`))).toBe(true);
+    if (name === 'docker') {
+      const listed = async () =>
+        (await execa('docker', ['ps', '-aq', '--filter', `name=^${String(container)}$`])).stdout === '';
+      expect(await gone(listed)).toBe(true);
+    }
+  });
+});
+
+describe('what a runtime refuses, as a named skip', () => {
+  const request = (namespaces: Namespace[], fork: boolean): IsolateRequest => ({
+    namespaces,
+    fork,
+    insideArgs: ['nslab-inside', '0'],
+  });
+  it.each([
+    ['unshare', ['pid'], false, undefined],
+    ['unshare', ['pid', 'user', 'time'], true, undefined],
+    ['runc', ['pid'], false, 'runtime-unsupported:nofork'],
+    ['runc', ['pid', 'time'], true, 'runtime-unsupported:time'],
+    ['runc', ['user'], true, 'runtime-unsupported:user'],
+    ['runc', ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'], true, undefined],
+    ['docker', ['pid'], false, 'runtime-unsupported:nofork'],
+    ['docker', ['time'], true, 'runtime-unsupported:time'],
+    ['docker', ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'], true, undefined],
+  ] as const)('%s, %j, fork %s: %s', (name, namespaces, fork, reason) => {
+    const runtime: Runtime = createRuntime(name);
+    expect(runtime.refuses(request([...namespaces], fork))?.reason).toBe(reason);
+  });
+});
+
+describe('runtimes that cannot run here skip with the reason found, never pass', () => {
+  let bin: string;
+  beforeAll(() => {
+    // A PATH with what the prepare scripts use, but no runc.
+    bin = mkdtempSync(join(tmpdir(), 'nslab-path-'));
+    for (const tool of ['sh', 'id', 'cat', 'uname', 'unshare', 'ls', 'mktemp', 'busybox', 'docker']) {
+      const found = findOnPath(tool);
+      if (found) symlinkSync(found, join(bin, tool));
+    }
+  });
+  afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+  it('runc not on PATH: tool-missing:runc', async () => {
+    const { skip } = await prepare(undefined, 'runc', { env: { PATH: bin } });
+    expect(skip?.reason).toBe('tool-missing:runc');
+  });
+
+  it('no Docker daemon answers (DOCKER_HOST at a socket nobody listens on): runtime-unavailable:docker', async (ctx) => {
+    if (!findOnPath('docker')) ctx.skip('no docker client here');
+    const socket = join(bin, 'no-daemon.sock');
+    const { skip } = await prepare(undefined, 'docker', {
+      env: { PATH: process.env.PATH ?? '', DOCKER_HOST: `unix://${socket}` },
+    });
+    expect(skip?.reason).toBe('runtime-unavailable:docker');
+    expect(skip?.detail).toMatch(/no Docker daemon answers/);
+    expect(skip?.hint).toMatch(/dockerd/);
+  });
+
+  it.runIf(isRoot)(
+    `as nobody (rootless), runc and docker: needs-root${skipNote(isRoot, 'needs root to become nobody')}`,
+    async () => {
+      for (const name of ['runc', 'docker'] as const) {
+        const { skip, info } = await prepare(undefined, name, { prefix: NOBODY });
+        if (info.access === undefined) continue; // the target itself skipped (no user namespaces here)
+        expect(skip?.reason, name).toBe(
+          name === 'runc' && !findOnPath('runc') ? 'tool-missing:runc' : 'needs-root',
+        );
+      }
+    },
+  );
+
+  it('a whole run with an unavailable runtime: the target and every scenario skip with its reason', async (ctx) => {
+    if (!findOnPath('docker')) ctx.skip('no docker client here');
+    const report = await runAll({
+      scenarios: [scenario('pid-ns'), scenario('uts-ns')],
+      targets: [
+        new NativeTarget({
+          env: { PATH: process.env.PATH ?? '', DOCKER_HOST: `unix://${join(bin, 'none.sock')}` },
+        }),
+      ],
+      runtime: 'docker',
+    });
+    const t = report.targets[0]!;
+    expect(t.runtime?.name).toBe('docker');
+    expect(t.status).toBe('skip');
+    expect(t.scenarios.map((s) => [s.status, s.reason])).toEqual([
+      ['skip', 'runtime-unavailable:docker'],
+      ['skip', 'runtime-unavailable:docker'],
+    ]);
+    expect(report.summary.pass).toBe(0);
+  });
+
+  it('a scenario not written for the runtime: not-for-runtime, before anything runs', async () => {
+    const report = await runAll({
+      scenarios: [scenario('user-ns')],
+      targets: [new NativeTarget()],
+      runtime: 'runc',
+    });
+    const s = report.targets[0]!.scenarios[0]!;
+    if (report.targets[0]!.status !== 'ready') expect(s.status).toBe('skip');
+    else expect([s.status, s.reason]).toEqual(['skip', 'not-for-runtime:runc']);
+  });
+});
