@@ -168,6 +168,38 @@ describe.runIf(hasQemu)(
       expect(
         report.targets[0].scenarios.map((s: { name: string; status: string }) => `${s.name}:${s.status}`),
       ).toEqual(shipped);
+      // The same VM, --runtime runc: the scenarios written for it pass in runc containers (Debian's runc in
+      // the image, --no-pivot under its initramfs root), the others skip with the reason; nothing is left.
+      const rc = await nslab([
+        'scenario',
+        'all',
+        '--target',
+        'vm',
+        '--runtime',
+        'runc',
+        '--json',
+        '--report-dir',
+        'kept',
+      ]);
+      expect(rc.exitCode, String(rc.stderr)).toBe(0);
+      const runcTarget = JSON.parse(String(rc.stdout)).targets[0];
+      expect(runcTarget.runtime).toMatchObject({
+        name: 'runc',
+        version: expect.stringMatching(/^runc version \d/),
+      });
+      const forRunc = (await loadScenarioDir(DEFAULT_SCENARIOS_DIR)).filter((x) =>
+        x.runtimes.includes('runc'),
+      );
+      expect(forRunc.map((x) => x.name)).toEqual(expect.arrayContaining(['pid-ns', 'process-visibility']));
+      for (const s of runcTarget.scenarios as { name: string; status: string; reason?: string }[]) {
+        if (forRunc.some((x) => x.name === s.name)) expect(`${s.name}:${s.status}`).toBe(`${s.name}:pass`);
+        else expect(`${s.name}:${s.status}:${s.reason}`).toBe(`${s.name}:skip:not-for-runtime:runc`);
+      }
+      const pidNs = runcTarget.scenarios.find((s: { name: string }) => s.name === 'pid-ns');
+      expect(pidNs.observations.outside.runtime.statePid).toBe(pidNs.observations.outside.pid);
+      expect(pidNs.observations.outside.parents[1].comm).toBe('runc');
+      const left = await nslab(['vm', 'exec', '--', 'sh', '-c', 'ls /tmp /run/runc 2>/dev/null; true']);
+      expect(String(left.stdout)).not.toMatch(/nslab-runc-root|nslab-\d/);
       expect(await qemuProcessesWith(runtime)).toHaveLength(1);
       const down = await nslab(['vm', 'down']);
       expect(String(down.stdout)).toMatch(/stopped nslab-/);
