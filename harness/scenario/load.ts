@@ -224,7 +224,7 @@ function side(src: YamlSource, observe: YAMLMap, which: Side, builtins: readonly
       result.builtins.push(b);
       return;
     }
-    const m = mapping(src, item as Node, p, ['name', 'run']);
+    const m = mapping(src, item as Node, p, ['name', 'run', 'runtimes']);
     const name = string(src, required(src, m, p, 'name'), childPath(p, 'name'));
     if (!/^[a-z][a-zA-Z0-9_-]{0,40}$/.test(name) || builtins.includes(name) || name === RESERVED_COMMAND) {
       throw src.error(
@@ -244,7 +244,9 @@ function side(src: YamlSource, observe: YAMLMap, which: Side, builtins: readonly
         childPath(p, 'run'),
         'expected a command as a list of words, found an empty list',
       );
-    result.commands.push({ name, run });
+    const runtimesNode = m.get('runtimes', true) as Node | undefined;
+    const runtimes = runtimesNode ? runtimeList(src, runtimesNode, childPath(p, 'runtimes')) : undefined;
+    result.commands.push({ name, run, ...(runtimes ? { runtimes } : {}) });
   });
   return result;
 }

@@ -1,7 +1,8 @@
 import { parseRuntimeFacts, type RuntimeFacts } from '../runtimes/index.ts';
 import { RUNTIME_FACTS_COMMAND, type ProbeRecords } from './probe.ts';
 import type { KernelIdentity } from '../vocabulary.ts';
-import type { Scenario, Side } from './types.ts';
+import type { RuntimeName } from '../vocabulary.ts';
+import { commandsFor, type Scenario, type Side } from './types.ts';
 
 export interface CommandResult {
   output: string;
@@ -58,17 +59,17 @@ function group(records: ProbeRecords, prefix: string): Record<string, string> | 
 }
 
 /** Turns the probe's flat text records into typed observations, keeping what the scenario asked for. */
-export function buildObservations(records: ProbeRecords, scenario: Scenario): Observations {
-  const outside = side(
-    records,
-    'outside',
-    scenario.observe.outside.builtins,
-    scenario.observe.outside.commands,
-  );
+export function buildObservations(
+  records: ProbeRecords,
+  scenario: Scenario,
+  runtime: RuntimeName = 'unshare',
+): Observations {
+  const { inside: i, outside: o } = scenario.observe;
+  const outside = side(records, 'outside', o.builtins, commandsFor(o.commands, runtime));
   const facts = records.get(`outside.run.${RUNTIME_FACTS_COMMAND}.output`);
   if (facts !== undefined) outside.runtime = parseRuntimeFacts(facts);
   return {
-    inside: side(records, 'inside', scenario.observe.inside.builtins, scenario.observe.inside.commands),
+    inside: side(records, 'inside', i.builtins, commandsFor(i.commands, runtime)),
     outside,
   };
 }

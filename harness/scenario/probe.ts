@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { projectFile } from '../project-root.ts';
 import type { IsolateRequest, Runtime } from '../runtimes/index.ts';
-import type { CommandObservation, Scenario } from './types.ts';
+import type { RuntimeName } from '../vocabulary.ts';
+import { commandsFor, type CommandObservation, type Scenario } from './types.ts';
 
 /** The probe's text, sent to the target's `sh -s` on stdin; see probe.sh for the protocol. */
 export const PROBE_SCRIPT = readFileSync(projectFile('harness', 'scenario', 'probe.sh'), 'utf8');
@@ -14,22 +15,22 @@ function commandWords(commands: readonly CommandObservation[]): string[] {
 export const RUNTIME_FACTS_COMMAND = 'runtime';
 
 /** What the scenario asks of its isolated process, in the runtime's terms. */
-export function isolateRequest(scenario: Scenario): IsolateRequest {
+export function isolateRequest(scenario: Scenario, runtime: RuntimeName): IsolateRequest {
   return {
     namespaces: scenario.isolate.namespaces,
     ...(scenario.isolate.time ? { time: scenario.isolate.time } : {}),
     fork: scenario.isolate.fork ?? true,
-    insideArgs: ['nslab-inside', ...commandWords(scenario.observe.inside.commands)],
+    insideArgs: ['nslab-inside', ...commandWords(commandsFor(scenario.observe.inside.commands, runtime))],
   };
 }
 
 /** The positional parameters for `sh -s -- ...` that run this scenario's probe with this runtime. */
 export function probeArgs(scenario: Scenario, runtime: Runtime): string[] {
-  const request = isolateRequest(scenario);
+  const request = isolateRequest(scenario, runtime.name);
   const isolate = runtime.isolateArgv(request);
   const facts = runtime.factsCommand();
   const outside = [
-    ...scenario.observe.outside.commands,
+    ...commandsFor(scenario.observe.outside.commands, runtime.name),
     ...(facts ? [{ name: RUNTIME_FACTS_COMMAND, run: facts }] : []),
   ];
   return [request.fork ? 'fork' : 'nofork', String(isolate.length), ...isolate, ...commandWords(outside)];

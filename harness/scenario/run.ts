@@ -147,7 +147,7 @@ export async function runScenario(
       detail: `starting the isolated process failed (exit ${failure.exit}): ${tail(failure.stderr) || '(no output)'}`,
     });
   }
-  const observations = buildObservations(records, scenario);
+  const observations = buildObservations(records, scenario, runtime.name);
   const expectations = checkExpectations(scenario.expect, observations, target.kind, runtime.name);
   const layer = hostLayerCheck(info, observations);
   if (layer) expectations.push(layer);

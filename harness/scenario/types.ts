@@ -15,6 +15,16 @@ export type Side = 'inside' | 'outside';
 export interface CommandObservation {
   name: string;
   run: string[];
+  /** Only run under these runtimes; under all when absent. */
+  runtimes?: RuntimeName[];
+}
+
+/** The scenario's commands on one side that run under this runtime. */
+export function commandsFor(
+  commands: readonly CommandObservation[],
+  runtime: RuntimeName,
+): CommandObservation[] {
+  return commands.filter((c) => !c.runtimes || c.runtimes.includes(runtime));
 }
 
 export const OPERATORS = ['equals', 'notEquals', 'matches', 'sameAs', 'differsFrom'] as const;
