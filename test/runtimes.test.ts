@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { DEFAULT_SCENARIOS_DIR } from '../harness/cli/paths.ts';
 import { createRuntime, type IsolateRequest, type Runtime } from '../harness/runtimes/index.ts';
-import { parseScenarioText } from '../harness/scenario/load.ts';
+import { loadScenarioDir, parseScenarioText } from '../harness/scenario/load.ts';
 import { runScenario } from '../harness/scenario/run.ts';
 import { parsePreflight, PREFLIGHT_SCRIPT } from '../harness/targets/preflight.ts';
 import { NativeTarget, type NativeTargetOptions } from '../harness/targets/native.ts';
@@ -84,6 +84,21 @@ describe.each(['unshare', 'runc', 'docker'] as const)('the %s runtime on the nat
     const r = await runScenario(scenario('process-visibility'), target, { runtime, info });
     expect(r.status, JSON.stringify(r.expectations?.filter((e) => !e.ok) ?? r.detail)).toBe('pass');
     expect(r.observations!.outside.run!.signal!.output).toMatch(/after SIGSTOP: T/);
+  });
+
+  it('every shipped scenario written for it passes', async (ctx) => {
+    const { target, info, runtime } = await ready(ctx);
+    const mine = (await loadScenarioDir(DEFAULT_SCENARIOS_DIR)).filter((s) => s.runtimes.includes(name));
+    expect(mine.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['pid-ns', 'process-visibility', 'uts-ns', 'nsenter-exec', 'chroot-static']),
+    );
+    const results = await Promise.all(mine.map((s) => runScenario(s, target, { runtime, info })));
+    const failed = results.filter((r) => r.status !== 'pass');
+    expect(
+      failed.map(
+        (r) => `${r.name}: ${r.status} ${r.detail ?? JSON.stringify(r.expectations?.filter((e) => !e.ok))}`,
+      ),
+    ).toEqual([]);
   });
 
   it('passes a hostile word to the inside unchanged, and no shell runs any of it', async (ctx) => {

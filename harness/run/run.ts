@@ -199,7 +199,10 @@ function scenarioSkip(
       detail: `${scenario.name} is written for ${scenario.runtimes.join(', ')} (its runtimes:), not ${runtime.name}`,
       hint: `run it with --runtime ${scenario.runtimes[0]}`,
     };
-  return (preflight && preflightSkip(scenario, preflight)) ?? runtime.refuses(isolateRequest(scenario, runtime.name));
+  return (
+    (preflight && preflightSkip(scenario, preflight)) ??
+    runtime.refuses(isolateRequest(scenario, runtime.name))
+  );
 }
 
 /** The preflight, once per target: what the scenarios can count on there. Undefined if it could not run. */

@@ -73,6 +73,20 @@ describe('scenario loader', () => {
     expect(parseScenarioText('demo.yaml', GOOD).isolate).not.toHaveProperty('fork');
   });
 
+  it('reads runtimes: for the scenario (default unshare), a command and an expectation', () => {
+    expect(parseScenarioText('demo.yaml', GOOD).runtimes).toEqual(['unshare']);
+    const s = parseScenarioText(
+      'demo.yaml',
+      GOOD.replace('observe:', 'runtimes: [unshare, docker]\nobserve:')
+        .replace('{ name: host, run: [hostname, -s] }', '{ name: host, runtimes: [docker], run: [hostname] }')
+        .replace('    on: [native]\n', '    on: [native]\n    runtimes: [runc]\n'),
+    );
+    expect(s.runtimes).toEqual(['unshare', 'docker']);
+    expect(s.observe.inside.commands[0]).toEqual({ name: 'host', run: ['hostname'], runtimes: ['docker'] });
+    expect(s.expect[1]?.runtimes).toEqual(['runc']);
+    expect(s.expect[0]?.runtimes).toBeUndefined();
+  });
+
   it('loads the shipped scenarios, pid-ns among them', async () => {
     const all = await loadScenarioDir(DEFAULT_SCENARIOS_DIR);
     const pidNs = all.find((s) => s.name === 'pid-ns');
@@ -81,6 +95,30 @@ describe('scenario loader', () => {
   });
 
   it.each([
+    [
+      'an unknown runtime',
+      GOOD.replace('observe:', 'runtimes: [unshare, podman]\nobserve:'),
+      6,
+      21,
+      'runtimes[1]',
+      /expected one of unshare, runc, docker, found the string "podman"/,
+    ],
+    [
+      'an empty runtimes list',
+      GOOD.replace('observe:', 'runtimes: []\nobserve:'),
+      6,
+      11,
+      'runtimes',
+      /expected at least one of unshare, runc, docker/,
+    ],
+    [
+      'a command named runtime, which the probe keeps for the runtime',
+      GOOD.replace('{ name: host, run: [hostname, -s] }', '{ name: runtime, run: [hostname] }'),
+      7,
+      32,
+      'observe.inside[2].name',
+      /not a built-in or "runtime"/,
+    ],
     [
       'an unknown top-level key',
       GOOD.replace('title: Demo', 'titel: Demo'),

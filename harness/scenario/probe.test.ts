@@ -143,8 +143,9 @@ describe('probeArgs', () => {
   it('puts the offsets into the isolate argv, the user namespace of a rootless target first', () => {
     const args = probeArgs(timed, new UnshareRuntime({ rootless: true }));
     expect(args[0]).toBe('fork');
-    const n = Number(args[1]);
-    expect(args.slice(2, 2 + n)).toEqual([
+    expect(args[1]).toBe(timed.observe.outside.builtins.join(' '));
+    const n = Number(args[2]);
+    expect(args.slice(3, 3 + n)).toEqual([
       'unshare',
       '--user',
       '--map-root-user',
@@ -156,18 +157,19 @@ describe('probeArgs', () => {
       '-c',
       'eval "$NSLAB_INNER"',
       'nslab-inside',
+      timed.observe.inside.builtins.join(' '),
       '1',
       'up',
       '2',
       'cat',
       '/proc/uptime',
     ]);
-    expect(args.slice(2 + n)).toEqual(['1', 'up', '2', 'cat', '/proc/uptime']);
+    expect(args.slice(3 + n)).toEqual(['1', 'up', '2', 'cat', '/proc/uptime']);
   });
   it('tells the probe when the pid namespace is made without fork', () => {
     const args = probeArgs(noFork, unshare);
     expect(args[0]).toBe('nofork');
-    const isolate = args.slice(2, 2 + Number(args[1]));
+    const isolate = args.slice(3, 3 + Number(args[2]));
     expect(isolate.slice(0, 6)).toEqual([
       'unshare',
       '--pid',
@@ -229,6 +231,25 @@ describe.runIf(isRoot)(`the probe, really run${skipNote(isRoot, 'needs root')}`,
     expect(o.outside.run?.pidvar).toEqual({ output: String(o.outside.pid), exit: 0 });
     // The isolated process is gone afterwards.
     expect(existsSync(`/proc/${o.outside.pid}`)).toBe(false);
+  });
+
+  it('makes only the observations asked for (each is a process in a TCG guest), and kernel.machine is uname -m', async () => {
+    const bare = parseScenarioText(
+      'bare.yaml',
+      `name: bare
+title: t
+question: q
+isolate: { namespaces: [pid] }
+observe: { inside: [pid, hostname], outside: [pid, uname] }
+`,
+    );
+    const records = await runProbe(['sh'], undefined, bare);
+    const keys = [...records.keys()];
+    expect(keys).toEqual(
+      expect.arrayContaining(['inside.pid', 'inside.hostname', 'outside.pid', 'outside.uname']),
+    );
+    expect(keys.filter((k) => /^inside\.(uname|ps|ns\.)|^outside\.(ns|hostNs)\./.test(k))).toEqual([]);
+    expect(records.get('outside.kernel.machine')).toBe((await execa('uname', ['-m'])).stdout);
   });
 
   it('runs the inside with its boot clock shifted by the offset, the outside unshifted', async () => {
@@ -311,7 +332,7 @@ describe.runIf(isRoot)(`the probe, really run${skipNote(isRoot, 'needs root')}`,
   it('reports a failure to isolate instead of hanging', async () => {
     const bad = { ...scenario, isolate: { namespaces: [] } };
     const args = probeArgs(bad, unshare);
-    args.splice(2, 1, 'unshare-does-not-exist');
+    args.splice(3, 1, 'unshare-does-not-exist');
     const r = await execa('sh', ['-s', '--', ...args], { input: PROBE_SCRIPT, stripFinalNewline: false });
     const failure = isolationFailure(parseProbeOutput(r.stdout));
     expect(failure?.exit).toBe(127);

@@ -20,7 +20,11 @@ export function isolateRequest(scenario: Scenario, runtime: RuntimeName): Isolat
     namespaces: scenario.isolate.namespaces,
     ...(scenario.isolate.time ? { time: scenario.isolate.time } : {}),
     fork: scenario.isolate.fork ?? true,
-    insideArgs: ['nslab-inside', ...commandWords(commandsFor(scenario.observe.inside.commands, runtime))],
+    insideArgs: [
+      'nslab-inside',
+      scenario.observe.inside.builtins.join(' '),
+      ...commandWords(commandsFor(scenario.observe.inside.commands, runtime)),
+    ],
   };
 }
 
@@ -33,7 +37,13 @@ export function probeArgs(scenario: Scenario, runtime: Runtime): string[] {
     ...commandsFor(scenario.observe.outside.commands, runtime.name),
     ...(facts ? [{ name: RUNTIME_FACTS_COMMAND, run: facts }] : []),
   ];
-  return [request.fork ? 'fork' : 'nofork', String(isolate.length), ...isolate, ...commandWords(outside)];
+  return [
+    request.fork ? 'fork' : 'nofork',
+    scenario.observe.outside.builtins.join(' '),
+    String(isolate.length),
+    ...isolate,
+    ...commandWords(outside),
+  ];
 }
 
 /** Raw probe records, key → text, in the order the probe printed them. */
