@@ -157,15 +157,15 @@ describe('scenario timeouts', () => {
   );
 
   it.runIf(isRoot)(
-    `without a PID namespace, the isolated process's children end with it${skipNote(isRoot, 'needs root')}`,
+    `without a PID namespace, the isolated process ends with the probe, and any child of it${skipNote(isRoot, 'needs root')}`,
     async () => {
-      // The probe keeps the inside alive with a child `sleep`; with no PID namespace to take it down, the
-      // probe must end it too. The outside records the inside's children before the probe ends them.
+      // With no PID namespace to take them down, the probe ends the isolated process and its children
+      // itself. The inside waits on a FIFO (no child of its own); the outside records its children anyway.
       const scenarios = join(dir, 'children-scenarios');
       mkdirSync(scenarios, { recursive: true });
       writeFileSync(
         join(scenarios, 'kids.yaml'),
-        `name: kids\ntitle: t\nquestion: q\nisolate: { namespaces: [uts] }\nobserve:\n  inside: [pid]\n  outside: [{ name: kids, run: [sh, -c, 'cat /proc/$NSLAB_PID/task/*/children'] }]\nexpect:\n  - { that: outside.run.kids.exit, equals: 0, why: w }\n`,
+        `name: kids\ntitle: t\nquestion: q\nisolate: { namespaces: [uts] }\nobserve:\n  inside: [pid]\n  outside: [pid, { name: kids, run: [sh, -c, 'cat /proc/$NSLAB_PID/task/*/children'] }]\nexpect:\n  - { that: outside.run.kids.exit, equals: 0, why: w }\n`,
       );
       const r = await nslab([
         'scenario',
@@ -177,14 +177,12 @@ describe('scenario timeouts', () => {
         'kids',
       ]);
       expect(r.exitCode, String(r.stderr)).toBe(0);
-      const kids = String(
-        JSON.parse(String(r.stdout)).targets[0].scenarios[0].observations.outside.run.kids.output,
-      )
-        .split(/\s+/)
-        .filter(Boolean);
-      expect(kids.length).toBeGreaterThan(0);
+      const outside = JSON.parse(String(r.stdout)).targets[0].scenarios[0].observations.outside;
+      expect(outside.pid).toBeGreaterThan(1);
+      const kids = String(outside.run.kids.output).split(/\s+/).filter(Boolean);
       // Killed: gone, or a zombie waiting for whoever reaps orphans here.
-      for (const k of kids) expect(alive(Number(k)), `child ${k} outlived the probe`).toBe(false);
+      for (const p of [outside.pid, ...kids.map(Number)])
+        expect(alive(p), `process ${p} outlived the probe`).toBe(false);
     },
   );
 
