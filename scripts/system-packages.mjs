@@ -20,6 +20,7 @@ export const APT_TEST = [
   'openssh-client', // ssh-keygen checks the OpenSSH-format keys
   'cpio', // reads back the initramfs archives nslab writes
   'docker.io', // --runtime docker's contract tests; .ci/run starts its dockerd
+  'chromium', // report.html is checked in a real headless browser (driven by playwright-core)
 ];
 
 export const BREW_RUNTIME = ['qemu'];

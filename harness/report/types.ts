@@ -1,9 +1,11 @@
 import type { ScenarioResult, ScenarioStatus } from '../scenario/run.ts';
 import type { TargetInfo } from '../targets/types.ts';
 import type { RuntimeInfo } from '../runtimes/index.ts';
+import type { ReportView } from './view.ts';
 import type { Preflight } from '../targets/preflight.ts';
 
-export const SCHEMA_VERSION = 1;
+/** 2 added `view` (verdicts computed once) and scenarios' `startMs`; version 1 files are upgraded on read. */
+export const SCHEMA_VERSION = 2;
 
 export interface TargetReport extends TargetInfo {
   /** ready: the target ran the scenarios; skip: it could not run here (reason says why); error: it broke. */
@@ -32,4 +34,8 @@ export interface RunReport {
   interrupted: boolean;
   targets: TargetReport[];
   summary: Record<ScenarioStatus, number>;
+  /** Every verdict and figure the renderers show, computed once from `targets` (view.ts). */
+  view: ReportView;
+  /** Set when this report merges others (nslab report merge): which runs, from which hosts. */
+  mergedFrom?: { runId: string; host: RunReport['host'] }[];
 }

@@ -14,6 +14,7 @@ import type { Skip } from '../targets/types.ts';
 import type { RuntimeName } from '../vocabulary.ts';
 import type { Target } from '../targets/types.ts';
 import { SCHEMA_VERSION, type RunReport, type TargetReport } from '../report/types.ts';
+import { buildView } from '../report/view.ts';
 import { newRunId } from './run-id.ts';
 import { NSLAB_VERSION } from '../version.ts';
 import { EnvironmentError } from '../errors.ts';
@@ -68,6 +69,7 @@ export async function runAll(options: RunOptions): Promise<RunReport> {
     interrupted: options.signal?.aborted ?? false,
     targets,
     summary,
+    view: buildView(targets),
   };
 }
 
@@ -150,6 +152,8 @@ async function runTarget(
       return report;
     }
     emit({ type: 'target-ready', report });
+    // Scenario bars continue the target's timeline: after its boot phases (a VM's), else from now.
+    const readyAt = performance.now() - (info.phases?.firstCommand ?? 0);
     // Scenarios are independent (each isolates its own process): a few at a time, so that one's round trip
     // to the target overlaps another's work there. The report keeps the catalogue's order.
     const results: (ScenarioResult | undefined)[] = [];
@@ -159,6 +163,7 @@ async function runTarget(
         const i = next++;
         const scenario = options.scenarios[i]!;
         emit({ type: 'scenario-start', target: target.kind, scenario: scenario.name });
+        const startMs = Math.round(performance.now() - readyAt);
         // What the preflight shows cannot work here is a named skip, never a run that errors or passes.
         const skip = scenarioSkip(scenario, using, preflight);
         const result = skip
@@ -170,7 +175,7 @@ async function runTarget(
               timeoutMs: options.scenarioTimeoutMs,
             });
         if (options.signal?.aborted && result.status === 'error') return;
-        results[i] = result;
+        results[i] = skip ? result : { ...result, startMs };
         emit({ type: 'scenario-done', target: target.kind, result });
       }
     };

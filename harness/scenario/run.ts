@@ -37,6 +37,8 @@ export interface ScenarioResult {
   reason?: string;
   detail?: string;
   durationMs: number;
+  /** When it started, in ms on its target's timeline (after the boot phases on a VM). */
+  startMs?: number;
   observations?: Observations;
   expectations?: ExpectationResult[];
 }

@@ -1,0 +1,215 @@
+import type { ScenarioResult, ScenarioStatus } from '../scenario/run.ts';
+import type { KernelIdentity } from '../vocabulary.ts';
+import type { TargetReport } from './types.ts';
+
+// The report's view: every verdict and every figure a renderer shows, computed here once from a run's
+// results and stored in report.json (`view`). The terminal summary, report.html, junit.xml and summary.md
+// only render it; none of them compares kernels or walks PIDs itself.
+
+/** One step of the PID chain, innermost first: the container's PID 1, its PID outside, QEMU on the host. */
+export interface ChainLink {
+  /** Where this PID is seen: container, vm, host. */
+  layer: 'container' | 'vm' | 'host';
+  pid: number;
+  /** What the process is there (its comm, or `qemu`). */
+  what?: string;
+  /** The PID namespace it is seen in, e.g. `pid:[4026531836]`, where known. */
+  pidNs?: string;
+}
+
+/** One bar of a target's timeline, in ms from the start of its preparation. */
+export interface TimelineBar {
+  label: string;
+  kind: 'boot' | 'fallback' | 'scenario';
+  startMs: number;
+  endMs: number;
+}
+
+/** One column of the headline: a target, with the layers and verdicts the product exists to show. */
+export interface TargetView {
+  /** A unique key, also the column's id: `<host os>/<kind>`, with a suffix when a merge repeats one. */
+  key: string;
+  /** The column's heading, e.g. "native Linux" or "VM on darwin (hvf)". */
+  column: string;
+  kind: TargetReport['kind'];
+  status: TargetReport['status'];
+  reason?: string;
+  /** The real machine: its OS (linux, darwin, win32) and `uname -a`. */
+  host: { os: string; uname: string };
+  /** The machine the probe ran on (the host itself natively, the VM's Linux otherwise): `uname -a`. */
+  observerUname?: string;
+  /** The container's own `uname -a` and kernel (uname -s -r -v -m as one line). */
+  containerUname?: string;
+  containerKernel?: string;
+  /** Verdicts: the container's kernel against the kernel of the machine it runs on, and of the real host. */
+  sameKernelAsObserver?: boolean;
+  sameKernelAsHost?: boolean;
+  /** PID 1 inside; the same process as the host (native) or the VM sees it; QEMU's PID on the real host. */
+  pidInside?: number;
+  pidOutside?: number;
+  qemuPid?: number;
+  chain: ChainLink[];
+  accelerator?: string;
+  /** Why that accelerator, and the hardware one abandoned first if any, in QEMU's words. */
+  acceleratorNote?: string;
+  runtime?: string;
+  /** The scenario the figures above come from (pid-ns where it ran). */
+  from?: string;
+  timeline: TimelineBar[];
+  counts: Record<ScenarioStatus, number>;
+}
+
+/** Per scenario and target: the kernel verdicts of that scenario's own observations. */
+export interface ScenarioVerdicts {
+  target: string;
+  scenario: string;
+  sameKernel?: boolean;
+  vmKernelIsHost?: boolean;
+}
+
+export interface ReportView {
+  targets: TargetView[];
+  scenarios: ScenarioVerdicts[];
+}
+
+export const kernelLine = (k?: KernelIdentity): string | undefined =>
+  k && k.name ? `${k.name} ${k.release} ${k.version} ${k.machine}` : undefined;
+
+const OS_NAME: Record<string, string> = { linux: 'Linux', darwin: 'macOS', win32: 'Windows' };
+export const osName = (os: string) => OS_NAME[os] ?? os;
+
+/** The host OS a target ran on: the VM's real host, or the native target's own OS. */
+const hostOs = (t: TargetReport) => (t.kind === 'vm' ? (t.host?.os ?? '') : t.os);
+
+/** The scenario whose observations stand for the target in the headline: pid-ns, else the first with PIDs. */
+function representative(t: TargetReport): ScenarioResult | undefined {
+  const usable = (s: ScenarioResult) =>
+    s.observations?.inside.pid !== undefined && s.observations.outside.pid !== undefined;
+  return t.scenarios.find((s) => s.name === 'pid-ns' && usable(s)) ?? t.scenarios.find(usable);
+}
+
+function verdicts(t: TargetReport, s: ScenarioResult): { sameKernel?: boolean; vmKernelIsHost?: boolean } {
+  const inside = kernelLine(s.observations?.inside.kernel);
+  const outside = kernelLine(s.observations?.outside.kernel);
+  const host = kernelLine(t.host?.kernel);
+  return {
+    ...(inside && outside ? { sameKernel: inside === outside } : {}),
+    ...(t.kind === 'vm' && host && outside ? { vmKernelIsHost: host === outside } : {}),
+  };
+}
+
+/** The boot phases (cumulative ms from the start of the boot) as bars, then each scenario's run. */
+function timeline(t: TargetReport): TimelineBar[] {
+  const bars: TimelineBar[] = [];
+  const p = t.phases ?? {};
+  let at = 0;
+  if (p.accelFailed !== undefined) {
+    const failed = t.host?.acceleratorFailed?.accelerator ?? 'hardware accelerator';
+    bars.push({ label: `${failed} trial, abandoned`, kind: 'fallback', startMs: 0, endMs: p.accelFailed });
+    at = p.accelFailed;
+  }
+  const steps: [string, string][] = [
+    ['qemuSpawned', 'QEMU start'],
+    ['firstConsoleByte', 'firmware'],
+    ['kernelToInit', 'kernel'],
+    ['guestReady', 'init'],
+    ['sshBanner', 'SSH server'],
+    ['firstCommand', 'first command'],
+  ];
+  for (const [phase, label] of steps) {
+    const end = p[phase];
+    if (end === undefined) continue;
+    bars.push({ label, kind: 'boot', startMs: at, endMs: end });
+    at = end;
+  }
+  for (const s of t.scenarios) {
+    if (s.startMs === undefined || s.status === 'skip') continue;
+    bars.push({ label: s.name, kind: 'scenario', startMs: s.startMs, endMs: s.startMs + s.durationMs });
+  }
+  return bars;
+}
+
+function column(t: TargetReport): string {
+  if (t.kind === 'native') return `native ${osName(t.os)}`;
+  const accel = t.host?.accelerator ? ` (${t.host.accelerator})` : '';
+  return `VM on ${osName(t.host?.os ?? '?')}${accel}`;
+}
+
+function chain(t: TargetReport, s: ScenarioResult | undefined): ChainLink[] {
+  const o = s?.observations;
+  if (!o || o.inside.pid === undefined || o.outside.pid === undefined) return [];
+  const links: ChainLink[] = [
+    { layer: 'container', pid: o.inside.pid, pidNs: o.inside.ns?.pid ?? o.outside.ns?.pid },
+    {
+      layer: t.kind === 'vm' ? 'vm' : 'host',
+      pid: o.outside.pid,
+      ...(o.outside.parents?.[0]?.comm ? { what: o.outside.parents[0].comm } : {}),
+      ...(o.outside.hostNs?.pid ? { pidNs: o.outside.hostNs.pid } : {}),
+    },
+  ];
+  if (t.kind === 'vm' && t.host?.qemuPid !== undefined)
+    links.push({ layer: 'host', pid: t.host.qemuPid, what: 'qemu' });
+  return links;
+}
+
+/** The view of one run's targets (or of several runs' targets, merged). Pure. */
+export function buildView(targets: readonly TargetReport[]): ReportView {
+  const seen = new Map<string, number>();
+  const views: TargetView[] = [];
+  const scenarios: ScenarioVerdicts[] = [];
+  for (const t of targets) {
+    const base = `${hostOs(t) || 'unknown'}/${t.kind}`;
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    const key = n === 1 ? base : `${base}-${n}`;
+    const rep = representative(t);
+    const o = rep?.observations;
+    const v = rep ? verdicts(t, rep) : {};
+    const containerKernel = kernelLine(o?.inside.kernel);
+    const hostKernel = t.kind === 'vm' ? kernelLine(t.host?.kernel) : kernelLine(o?.outside.kernel);
+    const counts = { pass: 0, fail: 0, skip: 0, error: 0 };
+    for (const s of t.scenarios) {
+      counts[s.status] += 1;
+      const sv = verdicts(t, s);
+      if (Object.keys(sv).length > 0) scenarios.push({ target: key, scenario: s.name, ...sv });
+    }
+    const failed = t.host?.acceleratorFailed;
+    const note = [
+      t.host?.acceleratorReason,
+      failed ? `${failed.accelerator} failed first: ${failed.message}` : undefined,
+    ].filter(Boolean);
+    views.push({
+      key,
+      column: column(t),
+      kind: t.kind,
+      status: t.status,
+      ...(t.reason ? { reason: t.reason } : {}),
+      host: t.kind === 'vm' ? { os: t.host?.os ?? '', uname: t.host?.uname ?? '' } : { os: t.os, uname: t.uname },
+      ...(t.uname ? { observerUname: t.uname } : {}),
+      ...(o?.inside.uname ? { containerUname: o.inside.uname } : {}),
+      ...(containerKernel ? { containerKernel } : {}),
+      ...(v.sameKernel !== undefined ? { sameKernelAsObserver: v.sameKernel } : {}),
+      ...(containerKernel && hostKernel ? { sameKernelAsHost: containerKernel === hostKernel } : {}),
+      ...(o?.inside.pid !== undefined ? { pidInside: o.inside.pid } : {}),
+      ...(o?.outside.pid !== undefined ? { pidOutside: o.outside.pid } : {}),
+      ...(t.host?.qemuPid !== undefined ? { qemuPid: t.host.qemuPid } : {}),
+      chain: chain(t, rep),
+      ...(t.host?.accelerator ? { accelerator: t.host.accelerator } : {}),
+      ...(note.length > 0 ? { acceleratorNote: note.join('; ') } : {}),
+      ...(t.runtime ? { runtime: `${t.runtime.name} (${t.runtime.version})` } : {}),
+      ...(rep ? { from: rep.name } : {}),
+      timeline: timeline(t),
+      counts,
+    });
+  }
+  return { targets: views, scenarios };
+}
+
+/** The verdicts of one scenario on one target, as the view holds them. */
+export function scenarioVerdicts(
+  view: ReportView,
+  target: string,
+  scenario: string,
+): ScenarioVerdicts | undefined {
+  return view.scenarios.find((s) => s.target === target && s.scenario === scenario);
+}
