@@ -1,19 +1,23 @@
 import type { RunReport } from '../report/types.ts';
-import type { KernelIdentity } from '../vocabulary.ts';
+import { kernelLine, scenarioVerdicts } from '../report/view.ts';
 
-const kernel = (k?: KernelIdentity) => (k ? `${k.name} ${k.release} ${k.version} ${k.machine}` : '—');
+const yesNo = (v: boolean) => (v ? 'yes' : 'no');
 
-/** The human answer printed after a run: per target and scenario, the layers next to each other. */
+/**
+ * The human answer printed after a run: per target and scenario, the layers next to each other. A renderer
+ * of the report: every verdict is read from report.view, none is computed here.
+ */
 export function formatSummary(report: RunReport): string {
   const lines: string[] = [];
   const push = (line: string) => lines.push(line);
-  for (const t of report.targets) {
+  report.targets.forEach((t, i) => {
+    const tv = report.view.targets[i]!;
     push(`${t.kind}: ${t.uname || '(unknown)'}${t.access ? ` [${t.access}]` : ''}`);
-    if (t.runtime) push(`  runtime: ${t.runtime.name} (${t.runtime.version})`);
+    if (tv.runtime) push(`  runtime: ${tv.runtime}`);
     if (t.status !== 'ready') push(`  ${t.status.toUpperCase()} ${t.reason ?? ''}: ${t.detail ?? ''}`);
     if (t.host) {
-      push(`  real host: ${t.host.uname}${t.host.qemuPid ? ` — QEMU is PID ${t.host.qemuPid} there` : ''}`);
-      push(`  accelerator: ${t.host.accelerator ?? '—'} (${t.host.acceleratorReason ?? ''})`);
+      push(`  real host: ${tv.host.uname}${tv.qemuPid ? ` — QEMU is PID ${tv.qemuPid} there` : ''}`);
+      push(`  accelerator: ${tv.accelerator ?? '—'} (${tv.acceleratorNote ?? ''})`);
     }
     for (const s of t.scenarios) {
       push(
@@ -21,30 +25,26 @@ export function formatSummary(report: RunReport): string {
       );
       if (s.status === 'error' && s.detail) push(`        ${s.detail.split('\n').join('\n        ')}`);
       const o = s.observations;
+      const v = scenarioVerdicts(report.view, tv.key, s.name);
       if (o && (o.inside.kernel || o.outside.kernel)) {
         const where = t.kind === 'vm' ? 'VM' : 'host';
         push(
-          `        inside:  PID ${String(o.inside.pid ?? '—').padEnd(8)} kernel ${kernel(o.inside.kernel)}`,
+          `        inside:  PID ${String(o.inside.pid ?? '—').padEnd(8)} kernel ${kernelLine(o.inside.kernel) ?? '—'}`,
         );
         push(
-          `        outside: PID ${String(o.outside.pid ?? '—').padEnd(8)} kernel ${kernel(o.outside.kernel)} (the ${where})`,
+          `        outside: PID ${String(o.outside.pid ?? '—').padEnd(8)} kernel ${kernelLine(o.outside.kernel) ?? '—'} (the ${where})`,
         );
-        if (o.inside.kernel && o.outside.kernel) {
-          push(
-            `        same kernel inside and outside: ${kernel(o.inside.kernel) === kernel(o.outside.kernel) ? 'yes' : 'no'}`,
-          );
-        }
-        if (t.host?.kernel && o.outside.kernel) {
-          const same = kernel(t.host.kernel) === kernel(o.outside.kernel);
-          push(`        VM kernel is the real host's kernel: ${same ? 'yes' : 'no'}`);
-        }
+        if (v?.sameKernel !== undefined)
+          push(`        same kernel inside and outside: ${yesNo(v.sameKernel)}`);
+        if (v?.vmKernelIsHost !== undefined)
+          push(`        VM kernel is the real host's kernel: ${yesNo(v.vmKernelIsHost)}`);
       }
       for (const x of s.expectations?.filter((e) => !e.ok) ?? []) {
         const vs = x.other !== undefined ? ` vs ${JSON.stringify(x.other)}` : '';
         push(`        ✘ ${x.that} ${x.op} ${JSON.stringify(x.value)}: got ${JSON.stringify(x.actual)}${vs}`);
       }
     }
-  }
+  });
   const s = report.summary;
   const tail = report.interrupted ? ' (interrupted)' : '';
   push(`${s.pass} passed, ${s.fail} failed, ${s.skip} skipped, ${s.error} errors${tail}`);

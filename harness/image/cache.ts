@@ -31,7 +31,7 @@ export const vmlinuxName = (name = IMAGE_NAME) => `${name}-vmlinux`;
  * Reads an image folder and checks every file against the digests in its manifest.
  * Throws with what is wrong: a missing file, or a size or digest that does not match.
  */
-async function readManifest(dir: string): Promise<ImageManifest> {
+export async function readManifest(dir: string): Promise<ImageManifest> {
   try {
     return JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
   } catch (error) {

@@ -13,6 +13,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, jsonForScript } from './escape.ts';
 import { renderHtml } from './html.ts';
+import { buildView } from './view.ts';
 import { writeReport } from './write.ts';
 import type { RunReport } from './types.ts';
 import { runAll } from '../run/run.ts';
@@ -126,23 +127,28 @@ describe('HTML escaping', () => {
         kernel: { name: 'Linux', release: XSS, version: '#1', machine: 'x86_64' },
       },
     };
+    hostile.view = buildView(hostile.targets);
     const html = renderHtml(hostile);
     expect(html).not.toContain(XSS);
-    expect(html).toContain('Linux &quot;quoted&quot; &amp; &lt;script&gt;');
-    // Self-contained: no external resource of any kind, and no executable script.
-    expect(html).not.toMatch(/<(link|img|iframe)\b|\bsrc=|https?:\/\/(?!www\.44bits)/i);
-    expect(html.match(/<script\b[^>]*>/g)).toEqual(['<script type="application/json" id="nslab-report">']);
+    // In the headline: the host's uname and the container's, as text.
+    const headline = html.slice(html.indexOf('<table class="headline">'), html.indexOf('</table>'));
+    expect(headline).toContain(`<code>${escapeHtml(XSS)}</code>`);
+    expect(headline).toContain(`<code>Linux ${escapeHtml(XSS)}</code>`);
+    expect(html).toContain('Linux \\&quot;quoted\\&quot; &amp; &lt;script&gt;');
+    // Self-contained: no external resource of any kind, and no script at all.
+    expect(html).not.toMatch(/<(link|img|iframe)\b|\bsrc=|https?:\/\//i);
+    expect(html).not.toMatch(/<script\b/i);
   });
 
   it('shows the comparison first: host and container uname, PID inside and outside, same kernel', () => {
     const html = renderHtml(real);
-    const main = html.slice(html.indexOf('<main>'), html.indexOf('<h2>Targets</h2>'));
+    const main = html.slice(html.indexOf('<main>'), html.indexOf('<h2>Scenarios</h2>'));
+    expect(main).toContain('<table class="headline">');
+    expect(main).toContain('container: uname -a');
     if (nativeRuns) {
-      expect(main).toContain('PID of the isolated process');
-      expect(main).toContain('Same kernel inside and outside?');
-      expect(main).toMatch(/<td><code>1<\/code><\/td>/);
-    } else {
-      expect(main).toContain('No scenario produced observations');
+      expect(main).toContain('PID as the host (or the VM) sees it');
+      expect(main).toMatch(/container: same kernel as the machine it runs on<\/th><td><span class="yes">yes/);
+      expect(main).toMatch(/PID inside<\/th><td><code>1<\/code><\/td>/);
     }
   });
 });

@@ -70,6 +70,11 @@ export interface ScenarioVerdicts {
 export interface ReportView {
   targets: TargetView[];
   scenarios: ScenarioVerdicts[];
+  /**
+   * The answer to the question, where the run observed it: on every target that saw both sides, the
+   * container reports the kernel of the machine it runs on (a process, not a machine); undefined if none did.
+   */
+  sameKernelEverywhere?: boolean;
 }
 
 export const kernelLine = (k?: KernelIdentity): string | undefined =>
@@ -174,9 +179,13 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
       if (Object.keys(sv).length > 0) scenarios.push({ target: key, scenario: s.name, ...sv });
     }
     const failed = t.host?.acceleratorFailed;
+    // The reason names the abandoned accelerator already when it was remembered; else say it once here.
+    const reason = t.host?.acceleratorReason;
     const note = [
-      t.host?.acceleratorReason,
-      failed ? `${failed.accelerator} failed first: ${failed.message}` : undefined,
+      reason,
+      failed && !reason?.includes(failed.message)
+        ? `${failed.accelerator} failed first: ${failed.message}`
+        : undefined,
     ].filter(Boolean);
     views.push({
       key,
@@ -184,7 +193,8 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
       kind: t.kind,
       status: t.status,
       ...(t.reason ? { reason: t.reason } : {}),
-      host: t.kind === 'vm' ? { os: t.host?.os ?? '', uname: t.host?.uname ?? '' } : { os: t.os, uname: t.uname },
+      host:
+        t.kind === 'vm' ? { os: t.host?.os ?? '', uname: t.host?.uname ?? '' } : { os: t.os, uname: t.uname },
       ...(t.uname ? { observerUname: t.uname } : {}),
       ...(o?.inside.uname ? { containerUname: o.inside.uname } : {}),
       ...(containerKernel ? { containerKernel } : {}),
@@ -202,7 +212,12 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
       counts,
     });
   }
-  return { targets: views, scenarios };
+  const observed = views.filter((v) => v.sameKernelAsObserver !== undefined);
+  return {
+    targets: views,
+    scenarios,
+    ...(observed.length > 0 ? { sameKernelEverywhere: observed.every((v) => v.sameKernelAsObserver) } : {}),
+  };
 }
 
 /** The verdicts of one scenario on one target, as the view holds them. */

@@ -38,6 +38,10 @@ export interface TargetInfo {
     /** The hardware accelerator tried first (or remembered as failing) under --accel auto, in QEMU's words. */
     acceleratorFailed?: { accelerator: string; message: string };
     reusedVm?: boolean;
+    /** The QEMU binary and its `--version` line. */
+    qemu?: { path: string; version: string };
+    /** The image the VM booted: its cache digest, which builder made it, the guest kernel's version. */
+    image?: { digest: string; builder: string; kernelVersion?: string };
   };
   /** Per-phase timings (ms) for targets that boot something. */
   phases?: Record<string, number>;

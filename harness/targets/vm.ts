@@ -1,4 +1,6 @@
 import os from 'node:os';
+import { readManifest } from '../image/cache.ts';
+import { findQemu, qemuVersionLine } from '../vm/qemu-binary.ts';
 import type { Arch } from '../image/arch.ts';
 import { buildImage, type BuilderChoice } from '../image/build.ts';
 import { shellJoin } from '../util/shell-quote.ts';
@@ -21,6 +23,35 @@ export interface VmTargetOptions {
   keep: boolean;
   bootTimeoutMs?: number;
   log?: (line: string) => void;
+}
+
+/** The QEMU binary this host would boot with, and its version line, for the report; undefined if not found. */
+async function qemuFacts(
+  arch: Arch,
+  override?: string,
+): Promise<{ path: string; version: string } | undefined> {
+  try {
+    const path = await findQemu(arch, process.platform, override);
+    return { path, version: await qemuVersionLine(path) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The booted image's manifest facts, for the report; undefined if its manifest cannot be read. */
+async function imageFacts(
+  dir: string,
+): Promise<{ digest: string; builder: string; kernelVersion?: string } | undefined> {
+  try {
+    const m = await readManifest(dir);
+    return {
+      digest: m.digest,
+      builder: m.builder,
+      ...(m.kernelVersion ? { kernelVersion: m.kernelVersion } : {}),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A kept VM of this architecture that is still running (nslab vm up, or scenario --keep). */
@@ -58,6 +89,7 @@ export class VmTarget implements Target {
       this.vm = await (await this.vmBuilder()).withSignal(signal).boot();
     }
     const s = this.vm.state;
+    const [qemu, image] = await Promise.all([qemuFacts(o.arch, o.qemu), imageFacts(s.imageDir)]);
     return {
       info: {
         kind: 'vm',
@@ -75,6 +107,8 @@ export class VmTarget implements Target {
             ? { acceleratorFailed: { accelerator: s.accelFailed.accel, message: s.accelFailed.message } }
             : {}),
           ...(this.reused ? { reusedVm: true } : {}),
+          ...(qemu ? { qemu } : {}),
+          ...(image ? { image } : {}),
         },
         phases: { ...s.phases },
       },
