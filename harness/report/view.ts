@@ -1,6 +1,6 @@
 import type { ScenarioResult, ScenarioStatus } from '../scenario/run.ts';
 import type { KernelIdentity } from '../vocabulary.ts';
-import type { TargetReport } from './types.ts';
+import type { TargetReport } from './target-report.ts';
 
 // The report's view: every verdict and every figure a renderer shows, computed here once from a run's
 // results and stored in report.json (`view`). The terminal summary, report.html, junit.xml and summary.md
