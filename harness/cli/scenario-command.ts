@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ExitCode, UsageError } from '../errors.ts';
@@ -5,6 +6,7 @@ import { loadScenarioDir } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/types.ts';
 import { runAll } from '../run/run.ts';
 import { writeReport } from '../report/write.ts';
+import { appendStepSummary } from '../report/step-summary.ts';
 import { NativeTarget } from '../targets/native.ts';
 import type { Target } from '../targets/types.ts';
 import type { RunReport } from '../report/types.ts';
@@ -120,6 +122,8 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
         onEvent: progressPrinter(),
       });
       const written = await writeReport(report, resolve(options.reportDir));
+      // In a GitHub Actions job, the same summary on the run's page.
+      await appendStepSummary(await readFile(written.markdown, 'utf8'));
       if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else process.stdout.write(`${formatSummary(report)}\nreport: ${written.html}\n`);
       if (options.json) process.stderr.write(`nslab: report: ${written.html}\n`);

@@ -82,7 +82,12 @@ describe('writeReport', () => {
     expect(readFileSync(written.html, 'utf8')).toContain('<!doctype html>');
     expect(readlinkSync(join(out, 'latest'))).toBe(real.runId);
     // No temporary files left behind.
-    expect(readdirSync(written.dir).sort()).toEqual(['report.html', 'report.json']);
+    expect(readdirSync(written.dir).sort()).toEqual([
+      'junit.xml',
+      'report.html',
+      'report.json',
+      'summary.md',
+    ]);
     const second = { ...real, runId: '20990101T000000Z-0000' };
     await writeReport(second, out);
     expect(readlinkSync(join(out, 'latest'))).toBe(second.runId);

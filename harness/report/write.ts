@@ -2,26 +2,40 @@ import { readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { renderHtml } from './html.ts';
+import { renderJunit } from './junit.ts';
+import { renderMarkdown } from './markdown.ts';
 import type { RunReport } from './types.ts';
 
 export interface WrittenReport {
   dir: string;
   json: string;
   html: string;
+  junit: string;
+  markdown: string;
 }
 
 /**
- * Writes `<reportDir>/<runId>/report.json` and `report.html`, each atomically, then points
- * `<reportDir>/latest` at the run: a relative symlink, or a one-line file where links are not allowed.
+ * Writes `<reportDir>/<runId>/` report.json and, rendered from it, report.html, junit.xml and summary.md,
+ * each atomically, then points `<reportDir>/latest` at the run: a relative symlink, or a one-line file
+ * where links are not allowed.
  */
 export async function writeReport(report: RunReport, reportDir: string): Promise<WrittenReport> {
   const dir = join(reportDir, report.runId);
-  const json = join(dir, 'report.json');
-  const html = join(dir, 'report.html');
-  await writeFileAtomic(json, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFileAtomic(html, renderHtml(report));
+  const files = {
+    json: join(dir, 'report.json'),
+    html: join(dir, 'report.html'),
+    junit: join(dir, 'junit.xml'),
+    markdown: join(dir, 'summary.md'),
+  };
+  // report.json first: the others are renderings of it.
+  await writeFileAtomic(files.json, `${JSON.stringify(report, null, 2)}\n`);
+  await Promise.all([
+    writeFileAtomic(files.html, renderHtml(report)),
+    writeFileAtomic(files.junit, renderJunit(report)),
+    writeFileAtomic(files.markdown, renderMarkdown(report)),
+  ]);
   await pointLatest(reportDir, report.runId);
-  return { dir, json, html };
+  return { dir, ...files };
 }
 
 async function pointLatest(reportDir: string, runId: string): Promise<void> {
