@@ -59,6 +59,31 @@ describe('nslab scenario', () => {
     },
   );
 
+  it.runIf(isRoot)(
+    `in a GitHub Actions job: summary.md appended to $GITHUB_STEP_SUMMARY, junit.xml beside the report${skipNote(isRoot, 'needs root')}`,
+    async () => {
+      const summary = join(dir, 'step-summary.md');
+      writeFileSync(summary, '# earlier step\n');
+      const r = await execa('node', [BIN, 'scenario', 'pid-ns', '--json', '--report-dir', 'gh'], {
+        reject: false,
+        cwd: dir,
+        env: { NSLAB_RUNTIME_DIR: join(dir, 'run'), GITHUB_STEP_SUMMARY: summary },
+      });
+      expect(r.exitCode).toBe(0);
+      const runId = JSON.parse(String(r.stdout)).runId;
+      const text = readFileSync(summary, 'utf8');
+      expect(text.startsWith('# earlier step\n')).toBe(true);
+      expect(text.slice('# earlier step\n'.length)).toBe(
+        readFileSync(join(dir, 'gh', runId, 'summary.md'), 'utf8'),
+      );
+      expect(text).toMatch(/1 passed/);
+      expect(text).toMatch(/\| PID inside \| 1 \|/);
+      expect(readFileSync(join(dir, 'gh', runId, 'junit.xml'), 'utf8')).toMatch(
+        /<testcase [^>]*name="pid-ns"/,
+      );
+    },
+  );
+
   it('an unknown scenario is a usage error naming the known ones (exit 2)', async () => {
     const r = await nslab(['scenario', 'pid-nss']);
     expect(r.exitCode).toBe(2);
