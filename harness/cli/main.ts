@@ -6,6 +6,7 @@ import { registerScenarioCommands } from './scenario-command.ts';
 import { registerImageCommands } from './image-command.ts';
 import { registerVmCommands } from './vm-command.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
+import { registerReportCommands } from './report-command.ts';
 
 /** Builds the `nslab` command tree. Separate from main() so that tests can inspect --help. */
 export function buildProgram(state: CliState = { exitCode: ExitCode.ok }): Command {
@@ -32,6 +33,7 @@ Reports: every run writes reports/<run-id>/report.json and report.html; reports/
   registerImageCommands(program, state);
   registerVmCommands(program, state);
   registerDoctorCommand(program, state);
+  registerReportCommands(program, state);
   return program;
 }
 
