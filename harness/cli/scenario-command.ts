@@ -7,6 +7,7 @@ import type { Scenario } from '../scenario/types.ts';
 import { runAll } from '../run/run.ts';
 import { writeReport } from '../report/write.ts';
 import { appendStepSummary } from '../report/step-summary.ts';
+import { writeRunsIndex } from '../report/runs-index.ts';
 import { NativeTarget } from '../targets/native.ts';
 import type { Target } from '../targets/types.ts';
 import type { RunReport } from '../report/types.ts';
@@ -124,6 +125,10 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
       const written = await writeReport(report, resolve(options.reportDir));
       // In a GitHub Actions job, the same summary on the run's page.
       await appendStepSummary(await readFile(written.markdown, 'utf8'));
+      // reports/index.html: every run so far, newest first (a failure to list them costs the run nothing).
+      await writeRunsIndex(resolve(options.reportDir)).catch((error: Error) =>
+        process.stderr.write(`nslab: reports index not written: ${error.message}\n`),
+      );
       if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else process.stdout.write(`${formatSummary(report)}\nreport: ${written.html}\n`);
       if (options.json) process.stderr.write(`nslab: report: ${written.html}\n`);
