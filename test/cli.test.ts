@@ -81,6 +81,8 @@ describe('nslab scenario', () => {
       expect(readFileSync(join(dir, 'gh', runId, 'junit.xml'), 'utf8')).toMatch(
         /<testcase [^>]*name="pid-ns"/,
       );
+      // And reports/index.html lists the run, linking to its page.
+      expect(readFileSync(join(dir, 'gh', 'index.html'), 'utf8')).toContain(`href="${runId}/report.html"`);
     },
   );
 
