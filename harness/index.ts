@@ -1,7 +1,8 @@
 // nslab's public API: load scenarios, pick targets, run, and write reports. The CLI is built on these.
 export { ExitCode, NslabError, UsageError, ConfigError, EnvironmentError } from './errors.ts';
 export { loadScenarioFile, loadScenarioDir, parseScenarioText } from './scenario/load.ts';
-export type { Namespace, TargetKind, KernelIdentity } from './vocabulary.ts';
+export type { Namespace, TargetKind, KernelIdentity, RuntimeName } from './vocabulary.ts';
+export { createRuntime, type Runtime, type RuntimeInfo } from './runtimes/index.ts';
 export type { Scenario, Expectation } from './scenario/types.ts';
 export { runScenario, type ScenarioResult, type ScenarioStatus } from './scenario/run.ts';
 export type { Observations, SideObservations } from './scenario/observations.ts';
@@ -10,6 +11,11 @@ export type { Target, TargetInfo, Skip, SkipReason } from './targets/types.ts';
 export { runAll, type RunOptions, type RunEvent } from './run/run.ts';
 export { writeReport, latestRunId } from './report/write.ts';
 export { renderHtml } from './report/html.ts';
+export { renderJunit } from './report/junit.ts';
+export { renderMarkdown } from './report/markdown.ts';
+export { readReport } from './report/read.ts';
+export { mergeReports } from './report/merge.ts';
+export { buildView, type ReportView, type TargetView } from './report/view.ts';
 export type { RunReport, TargetReport } from './report/types.ts';
 export { buildImage, validateLinuxkitFile, listImages, pruneImages, type BuiltImage } from './image/index.ts';
 export { VmBuilder, StartedVm, BootError } from './vm/vm.ts';

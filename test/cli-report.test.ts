@@ -50,7 +50,18 @@ describe('nslab report merge', () => {
     expect(r.exitCode).toBe(0);
     const html = String(r.stdout).trim();
     expect(html).toMatch(/merged\/\d{8}T\d{6}Z-[0-9a-f]{4}\/report\.html$/);
-    expect(readFileSync(html, 'utf8')).toContain('<!doctype html>');
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<!doctype html>');
+    // One page, one headline: a column per target, so one per host OS (Linux has two, native and VM).
+    const heads = [
+      ...page.slice(page.indexOf('<table class="headline">')).matchAll(/<th scope="col">([^<]+)</g),
+    ];
+    expect(heads.slice(0, 4).map((m) => m[1])).toEqual([
+      'native Linux',
+      'VM on Linux (tcg)',
+      'VM on macOS (hvf)',
+      'VM on Windows (whpx)',
+    ]);
     const report = JSON.parse(readFileSync(join(dirname(html), 'report.json'), 'utf8'));
     expect(report.view.targets.map((t: { key: string }) => t.key)).toEqual([
       'linux/native',
