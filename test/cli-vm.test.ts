@@ -74,8 +74,13 @@ describe.runIf(hasQemu)(
       );
       expect(await qemuProcessesWith(runtime)).toEqual([]);
       const html = readFileSync(join(dir, 'out', 'latest', 'report.html'), 'utf8');
-      expect(html).toContain('Real host (linux)');
-      expect(html).toContain(`${t.host.qemuPid} (qemu)`);
+      // Three layers in the headline and the PID chain: the real host runs QEMU, the VM the process.
+      expect(html).toContain('<th scope="col">VM on Linux (');
+      expect(html).toMatch(
+        new RegExp(`QEMU&#39;s PID on the real host</th><td><code>${t.host.qemuPid}</code>`),
+      );
+      expect(html).toContain(`PID ${t.host.qemuPid} qemu</text>`);
+      expect(html).toContain(`PID ${s.observations.outside.pid} `);
     });
 
     it('--target all: one report, both targets', async () => {
