@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { DEFAULT_SCENARIOS_DIR } from '../harness/cli/paths.ts';
@@ -132,12 +132,48 @@ expect: []
       return check();
     };
     expect(await gone(() => !alive(pid))).toBe(true);
-    if (name === 'runc') expect(await gone(() => !existsSync(`/run/runc/${container}`))).toBe(true);
+    if (name === 'runc') {
+      // runc's state for it lives in this run's state root, and is gone once the container is.
+      const stateFile = String(r.observations!.outside.runtime?.stateFile);
+      expect(stateFile).toMatch(new RegExp(`/nslab-runc\\.\\w+/state/${String(container)}/state\\.json$`));
+      expect(await gone(() => !existsSync(dirname(stateFile)))).toBe(true);
+    }
     if (name === 'docker') {
       const listed = async () =>
         (await execa('docker', ['ps', '-aq', '--filter', `name=^${String(container)}$`])).stdout === '';
       expect(await gone(listed)).toBe(true);
     }
+  });
+});
+
+describe.each(['runc', 'docker'] as const)('the %s runtime, interrupted', (name) => {
+  it('a probe stopped before it found its process leaves no container once the runtime is closed', async (ctx) => {
+    const { target, info, runtime, skip } = await prepare(undefined, name);
+    if (skip) ctx.skip(`${name}: ${skip.reason}: ${skip.detail}`);
+    const slow = scenario(
+      'pid-ns',
+      `name: pid-ns\ntitle: t\nquestion: q\nisolate: { namespaces: [pid] }\nruntimes: [${name}]\nobserve:\n  inside: [{ name: nap, run: [sleep, '30'] }]\n`,
+    );
+    const containers = async () =>
+      name === 'docker'
+        ? (await execa('docker', ['ps', '-aq', '--filter', 'name=^nslab-'])).stdout
+            .split('\n')
+            .filter(Boolean)
+        : (await execa('sh', ['-c', 'ls -d /tmp/nslab-runc.*/state/nslab-* 2>/dev/null || true'])).stdout
+            .split('\n')
+            .filter(Boolean);
+    const stop = new AbortController();
+    const running = runScenario(slow, target, { runtime, info, signal: stop.signal });
+    try {
+      // Stopped while the container's shell is still in its first command (it has not reported yet).
+      for (let i = 0; i < 100 && (await containers()).length === 0; i++) await sleep(100);
+      expect((await containers()).length).toBeGreaterThan(0);
+    } finally {
+      stop.abort();
+    }
+    expect((await running).reason).toBe('interrupted');
+    await runtime.close();
+    expect(await containers()).toEqual([]);
   });
 });
 
@@ -207,7 +243,7 @@ describe('runtimes that cannot run here skip with the reason found, never pass',
   it('a whole run with an unavailable runtime: the target and every scenario skip with its reason', async (ctx) => {
     if (!findOnPath('docker')) ctx.skip('no docker client here');
     const report = await runAll({
-      scenarios: [scenario('pid-ns'), scenario('uts-ns')],
+      scenarios: [scenario('pid-ns'), scenario('uts-ns'), scenario('user-ns')],
       targets: [
         new NativeTarget({
           env: { PATH: process.env.PATH ?? '', DOCKER_HOST: `unix://${join(bin, 'none.sock')}` },
@@ -221,6 +257,8 @@ describe('runtimes that cannot run here skip with the reason found, never pass',
     expect(t.scenarios.map((s) => [s.status, s.reason])).toEqual([
       ['skip', 'runtime-unavailable:docker'],
       ['skip', 'runtime-unavailable:docker'],
+      // Not written for docker: that is the reason, whether or not a daemon answers.
+      ['skip', 'not-for-runtime:docker'],
     ]);
     expect(report.summary.pass).toBe(0);
   });

@@ -1,5 +1,6 @@
 import type { ScenarioResult } from '../scenario/run.ts';
 import { escapeHtml as e } from './escape.ts';
+import { expectedText, show } from './expectation-text.ts';
 import type { RunReport, TargetReport } from './types.ts';
 import { osName, scenarioVerdicts, type TargetView, type TimelineBar } from './view.ts';
 
@@ -41,7 +42,7 @@ ${row('host OS and uname -a', (t) => `${e(osName(t.host.os))}<br>${code(t.host.u
 ${hasVm ? row('the VM: uname -a', (t) => (t.kind === 'vm' ? code(t.observerUname) : '<span class="none">— (no VM)</span>')) : ''}
 ${row('container: uname -a', (t) => code(t.containerUname))}
 ${row('container: same kernel as the machine it runs on', (t) => yesNo(t.sameKernelAsObserver))}
-${row('container: same kernel as the real host', (t) => yesNo(t.sameKernelAsHost))}
+${row('container: same kernel as the real host (uname -s -r -v -m)', (t) => yesNo(t.sameKernelAsHost))}
 ${row('PID inside', (t) => code(t.pidInside))}
 ${row('PID as the host (or the VM) sees it', (t) => code(t.pidOutside))}
 ${hasVm ? row("QEMU's PID on the real host", (t) => code(t.qemuPid)) : ''}
@@ -112,18 +113,14 @@ function timelineSvg(t: TargetView): string {
   };
   const height = t.timeline.length * rowH + 8;
   return `<figure><svg viewBox="0 0 ${labelW + barW + 50} ${height}" width="${labelW + barW + 50}" height="${height}" role="img" aria-label="${e(`timeline of ${t.column}, ${(end / 1000).toFixed(2)} s`)}">
-${t.timeline.map(bar).join('\n')}</svg><figcaption>${e(t.column)}: ${e((end / 1000).toFixed(2))} s from the start of the boot (or of the run, natively) to the last scenario's end.</figcaption></figure>`;
+${t.timeline.map(bar).join('\n')}</svg><figcaption>${e(t.column)}: ${e((end / 1000).toFixed(2))} s from the start (of the boot for its phases, of the target's preparation for the scenarios) to the last scenario's end.</figcaption></figure>`;
 }
 
 function expectationsTable(s: ScenarioResult): string {
   if (!s.expectations?.length) return '';
   const rows = s.expectations
     .map((x) => {
-      const expected =
-        x.op === 'sameAs' || x.op === 'differsFrom'
-          ? `${x.value} = ${JSON.stringify(x.other)}`
-          : JSON.stringify(x.value);
-      return `<tr class="${x.ok ? 'ok' : 'bad'}"><td>${x.ok ? '✔' : '✘'}</td><td><code>${e(x.that)}</code></td><td>${e(x.op)}</td><td><code>${capped(expected, 2048)}</code></td><td><code>${capped(JSON.stringify(x.actual) ?? 'undefined', 2048)}</code></td><td>${e(x.why ?? '')}</td></tr>`;
+      return `<tr class="${x.ok ? 'ok' : 'bad'}"><td>${x.ok ? '✔' : '✘'}</td><td><code>${e(x.that)}</code></td><td>${e(x.op)}</td><td><code>${capped(expectedText(x), 2048)}</code></td><td><code>${capped(show(x.actual), 2048)}</code></td><td>${e(x.why ?? '')}</td></tr>`;
     })
     .join('\n');
   return `<div class="scroll"><table class="expect"><thead><tr><th></th><th>observed</th><th>check</th><th>expected</th><th>actual</th><th>why</th></tr></thead><tbody>

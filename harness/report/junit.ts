@@ -2,6 +2,7 @@ import type { ExpectationResult } from '../scenario/expect.ts';
 import type { ScenarioResult } from '../scenario/run.ts';
 import type { RunReport } from './types.ts';
 import type { TargetView } from './view.ts';
+import { expectedText, show } from './expectation-text.ts';
 
 // junit.xml for CI test reports (GitLab, dorny/test-reporter, mikepenz/action-junit-report): one testsuite
 // per target, one testcase per scenario. Names, counts and properties come from report.view; each
@@ -54,12 +55,6 @@ const capped = (text: string, maxBytes: number): string => {
 };
 
 const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(3);
-
-const show = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined'));
-
-function expectedText(x: ExpectationResult): string {
-  return x.op === 'sameAs' || x.op === 'differsFrom' ? `${x.value} = ${show(x.other)}` : show(x.value);
-}
 
 /** The failed expectations, one block each: path, check, expected, actual, why. */
 function failureText(s: ScenarioResult, failed: ExpectationResult[]): string {

@@ -1,7 +1,7 @@
-import type { ExpectationResult } from '../scenario/expect.ts';
 import type { ScenarioResult } from '../scenario/run.ts';
 import type { RunReport } from './types.ts';
 import { osName, type TargetView } from './view.ts';
+import { expectedText, show } from './expectation-text.ts';
 
 // summary.md, for a GitHub step summary: the counts, the headline comparison from report.view, then what
 // failed, errored and was skipped. Every value from a target is escaped, so no HTML or table syntax gets in.
@@ -89,12 +89,6 @@ function headline(targets: readonly TargetView[]): string {
     head,
     rows.map(([label, cell]) => [label, ...targets.map(cell)]),
   );
-}
-
-const show = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined'));
-
-function expectedText(x: ExpectationResult): string {
-  return x.op === 'sameAs' || x.op === 'differsFrom' ? `${x.value} = ${show(x.other)}` : show(x.value);
 }
 
 const where = (s: ScenarioResult, v: TargetView) =>

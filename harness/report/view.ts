@@ -17,7 +17,10 @@ export interface ChainLink {
   pidNs?: string;
 }
 
-/** One bar of a target's timeline, in ms from the start of its preparation. */
+/**
+ * One bar of a target's timeline, in ms: a boot's phases from the start of the boot, scenarios from the
+ * start of the target's preparation (which the boot follows within a few ms once the image is cached).
+ */
 export interface TimelineBar {
   label: string;
   kind: 'boot' | 'fallback' | 'scenario';
@@ -41,7 +44,10 @@ export interface TargetView {
   /** The container's own `uname -a` and kernel (uname -s -r -v -m as one line). */
   containerUname?: string;
   containerKernel?: string;
-  /** Verdicts: the container's kernel against the kernel of the machine it runs on, and of the real host. */
+  /**
+   * Verdicts, by kernel identity (uname -s -r -v -m): the container's against the machine it runs on, and
+   * against the real host (natively the same; under a VM, two kernels that may even be the same build).
+   */
   sameKernelAsObserver?: boolean;
   sameKernelAsHost?: boolean;
   /** PID 1 inside; the same process as the host (native) or the VM sees it; QEMU's PID on the real host. */
@@ -106,7 +112,8 @@ function verdicts(t: TargetReport, s: ScenarioResult): { sameKernel?: boolean; v
 /** The boot phases (cumulative ms from the start of the boot) as bars, then each scenario's run. */
 function timeline(t: TargetReport): TimelineBar[] {
   const bars: TimelineBar[] = [];
-  const p = t.phases ?? {};
+  // A reused VM's phases are those of the boot that made it, not of this run.
+  const p = t.host?.reusedVm ? {} : (t.phases ?? {});
   let at = 0;
   if (p.accelFailed !== undefined) {
     const failed = t.host?.acceleratorFailed?.accelerator ?? 'hardware accelerator';

@@ -81,6 +81,8 @@ async function runTarget(
   let runtime: Runtime | undefined;
   try {
     let prepared;
+    // The target's timeline starts here: scenarios are placed on it (view.ts draws them).
+    const preparing = performance.now();
     try {
       prepared = await target.prepare(options.signal);
     } catch (error) {
@@ -129,6 +131,12 @@ async function runTarget(
     try {
       ready = await using.prepare(target, info, preflight, options.signal);
     } catch (error) {
+      if (options.signal?.aborted) {
+        // Ctrl-C while the runtime was getting ready: nothing ran, nothing failed.
+        Object.assign(report, { status: 'error', reason: 'interrupted', detail: 'the run was interrupted' });
+        emit({ type: 'target-ready', report });
+        return report;
+      }
       const detail = `preparing ${using.name} failed: ${(error as Error).message}`;
       Object.assign(report, { status: 'error', reason: 'runtime-failed', detail });
       report.scenarios = options.scenarios.map((s) => ({
@@ -147,13 +155,15 @@ async function runTarget(
         detail: runtimeSkip.detail,
         ...(runtimeSkip.hint ? { hint: runtimeSkip.hint } : {}),
       });
-      report.scenarios = options.scenarios.map((s) => skippedResult(s, runtimeSkip));
+      // A scenario not written for this runtime says so; the others, why the runtime cannot run here.
+      report.scenarios = options.scenarios.map((s) =>
+        skippedResult(s, notForRuntime(s, using) ?? runtimeSkip),
+      );
       emit({ type: 'target-ready', report });
       return report;
     }
     emit({ type: 'target-ready', report });
-    // Scenario bars continue the target's timeline: after its boot phases (a VM's), else from now.
-    const readyAt = performance.now() - (info.phases?.firstCommand ?? 0);
+
     // Scenarios are independent (each isolates its own process): a few at a time, so that one's round trip
     // to the target overlaps another's work there. The report keeps the catalogue's order.
     const results: (ScenarioResult | undefined)[] = [];
@@ -163,7 +173,7 @@ async function runTarget(
         const i = next++;
         const scenario = options.scenarios[i]!;
         emit({ type: 'scenario-start', target: target.kind, scenario: scenario.name });
-        const startMs = Math.round(performance.now() - readyAt);
+        const startMs = Math.round(performance.now() - preparing);
         // What the preflight shows cannot work here is a named skip, never a run that errors or passes.
         const skip = scenarioSkip(scenario, using, preflight);
         const result = skip
@@ -198,22 +208,27 @@ function scenarioSkip(
   runtime: Runtime,
   preflight: Preflight | undefined,
 ): Skip | undefined {
-  if (!scenario.runtimes.includes(runtime.name))
-    return {
-      reason: `not-for-runtime:${runtime.name}`,
-      detail: `${scenario.name} is written for ${scenario.runtimes.join(', ')} (its runtimes:), not ${runtime.name}`,
-      hint: `run it with --runtime ${scenario.runtimes[0]}`,
-    };
   return (
-    (preflight && preflightSkip(scenario, preflight)) ??
+    notForRuntime(scenario, runtime) ??
+    (preflight && preflightSkip(scenario, preflight, runtime.name)) ??
     runtime.refuses(isolateRequest(scenario, runtime.name))
   );
+}
+
+/** The scenario's `runtimes:` does not name this runtime. */
+function notForRuntime(scenario: Scenario, runtime: Runtime): Skip | undefined {
+  if (scenario.runtimes.includes(runtime.name)) return undefined;
+  return {
+    reason: `not-for-runtime:${runtime.name}`,
+    detail: `${scenario.name} is written for ${scenario.runtimes.join(', ')} (its runtimes:), not ${runtime.name}`,
+    hint: `run it with --runtime ${scenario.runtimes[0]}`,
+  };
 }
 
 /** The preflight, once per target: what the scenarios can count on there. Undefined if it could not run. */
 async function runPreflight(target: Target, options: RunOptions): Promise<Preflight | undefined> {
   try {
-    const tools = [...toolsOf(options.scenarios), 'unshare'];
+    const tools = [...toolsOf(options.scenarios, options.runtime), 'unshare'];
     const r = await target.runProbe(PREFLIGHT_SCRIPT, tools, options.signal);
     return r.exitCode === 0 ? parsePreflight(r.stdout) : undefined;
   } catch {

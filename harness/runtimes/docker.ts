@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Preflight } from '../targets/preflight.ts';
 import type { Skip, Target, TargetInfo } from '../targets/types.ts';
 import { CONTAINER_PROBE_DIR } from './oci-config.ts';
@@ -33,20 +34,30 @@ say imported "$tag"
 `;
 
 /**
- * Per scenario: a container named after this shell's PID (unique on the host while it runs), with the
- * probe's folder bind-mounted and the inside script passed in the environment, in the foreground; --rm
- * leaves nothing behind. The words after the launcher are docker run's options, image and command.
+ * Per scenario: a container named after the probe folder's random suffix (unique beyond this PID
+ * namespace, e.g. for CI jobs sharing one daemon) and labelled with this run's token ($1) so that close()
+ * finds any it leaves, with the probe's folder bind-mounted (--mount fails where -v would create a missing
+ * folder) and the inside script passed in the environment, in the foreground; --rm leaves nothing behind,
+ * and --pull=never keeps docker from asking a registry. The words after $1 are docker run's options,
+ * image and command.
  */
-const LAUNCH_SH = `n=nslab-$$
+const LAUNCH_SH = `n=nslab-\${NSLAB_DIR##*.}
 printf '%s\\n' "$n" > "$NSLAB_DIR/container" || exit 125
-exec docker run --rm --name "$n" -v "$NSLAB_DIR:${CONTAINER_PROBE_DIR}" -e NSLAB_DIR=${CONTAINER_PROBE_DIR} -e NSLAB_INNER "$@"`;
+label=$1
+shift
+exec docker run --rm --pull=never --name "$n" --label "nslab.run=$label" --mount "type=bind,src=$NSLAB_DIR,dst=${CONTAINER_PROBE_DIR}" -e NSLAB_DIR=${CONTAINER_PROBE_DIR} -e NSLAB_INNER "$@"`;
 
 /** The facts command: what `docker inspect` and the daemon's runc (state.json) say the container's init is. */
 const FACTS_SH = `n=$(cat "$NSLAB_DIR/container") || exit 1
-set -- $(docker inspect -f '{{.State.Pid}} {{.Id}}' "$n") || exit 1
+out=$(docker inspect -f '{{.State.Pid}} {{.Id}}' "$n") || exit 1
+set -- $out
 s=${DOCKER_RUNC_ROOT}/$2/state.json
 echo "container=$n"; echo "inspectPid=$1"; echo "stateFile=$s"
 sed -n 's/.*"init_process_pid":\\([0-9]*\\).*/statePid=\\1/p' "$s"`;
+
+/** close(): any container of this run still there (a probe killed mid-way) is removed. */
+const CLOSE_SH = `ids=$(docker ps -aq --filter "label=nslab.run=$1") || exit 0
+[ -z "$ids" ] || docker rm -f $ids > /dev/null`;
 
 /**
  * The docker run flags for each namespace it can either make (`own`, nothing when that is its default) or
@@ -69,6 +80,9 @@ const NAMESPACE_FLAGS = {
 export class DockerRuntime implements Runtime {
   readonly name = 'docker' as const;
   private image: string | undefined;
+  private target: Target | undefined;
+  /** Labels this run's containers, so that close() can find any left behind. */
+  private readonly token = randomBytes(6).toString('hex');
 
   async prepare(
     target: Target,
@@ -92,6 +106,7 @@ export class DockerRuntime implements Runtime {
     if (r.exitCode !== 0 || !facts.image)
       throw new Error(`preparing docker failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
     this.image = facts.image;
+    this.target = target;
     return { info: runtime };
   }
 
@@ -118,7 +133,7 @@ export class DockerRuntime implements Runtime {
     // Each namespace the scenario does not isolate is shared with the host, as unshare would leave it.
     const flags = Object.entries(NAMESPACE_FLAGS).flatMap(([ns, f]) => (wants.has(ns) ? f.own : f.host));
     return [
-      'sh', '-c', LAUNCH_SH, 'nslab-docker',
+      'sh', '-c', LAUNCH_SH, 'nslab-docker', this.token,
       ...flags,
       // Docker's default capabilities lack it; the same set as runc's bundles (oci-config.ts).
       '--cap-add=SYS_ADMIN',
@@ -131,5 +146,9 @@ export class DockerRuntime implements Runtime {
     return ['sh', '-c', FACTS_SH];
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    const target = this.target;
+    this.target = undefined;
+    if (target) await target.runProbe(CLOSE_SH, [this.token]).catch(() => {});
+  }
 }

@@ -9,8 +9,8 @@ import type { Skip } from '../targets/types.ts';
  */
 export const ONE_FILE_ROOT_SH = `
 bb=$(command -v busybox) || { say skip tool-missing:busybox; say detail "busybox is not on PATH"; exit 0; }
-# A dynamically linked busybox names its loader (PT_INTERP, e.g. /lib64/ld-linux-x86-64.so.2), absent from a root of one file.
-if grep -q /ld-linux "$bb"; then say skip tool-missing:busybox-static; say detail "$bb is dynamically linked"; exit 0; fi
+# A dynamically linked busybox names its loader (PT_INTERP: /lib64/ld-linux-x86-64.so.2, /lib/ld-musl-*.so.1), absent from a root of one file.
+if grep -q -e /ld-linux -e /ld-musl "$bb"; then say skip tool-missing:busybox-static; say detail "$bb is dynamically linked"; exit 0; fi
 mkdir -p "$root/bin" "$root/proc" "$root/dev" "$root/sys" "$root/tmp" "$root/nslab" && cp "$bb" "$root/bin/sh" || exit 70
 `;
 

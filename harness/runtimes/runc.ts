@@ -4,9 +4,6 @@ import { CONTAINER_PROBE_DIR, OCI_NAMESPACES, ociConfig } from './oci-config.ts'
 import { ONE_FILE_ROOT_SH, parsePrepareOutput } from './one-file-root.ts';
 import type { IsolateRequest, Runtime, RuntimeInfo } from './types.ts';
 
-/** runc keeps each container's state.json under its root; the default for root, named so facts can find it. */
-export const RUNC_ROOT = '/run/runc';
-
 /** Once per target: runc's version, the one-file root, and whether / can be pivoted away from. */
 const PREPARE_SH = `set -u
 say() { printf '%s=%s\\n' "$1" "$2"; }
@@ -15,10 +12,13 @@ command -v runc > /dev/null 2>&1 || { say skip tool-missing:runc; say detail "ru
 v=$(runc --version 2>&1) || { say skip runtime-unavailable:runc; say detail "$v"; exit 0; }
 say version "\${v%%
 *}"
-root=$(mktemp -d "\${TMPDIR:-/tmp}/nslab-runc-root.XXXXXX") || exit 70
-say rootfs "$root"
+base=$(mktemp -d "\${TMPDIR:-/tmp}/nslab-runc.XXXXXX") || exit 70
+say base "$base"
+# runc's own state (each container's state.json) in a root of this run's: what it leaves, close() finds.
+mkdir "$base/state" || exit 70
+root=$base/rootfs
 ${ONE_FILE_ROOT_SH}
-chmod 755 "$root"
+chmod 755 "$base" "$root"
 # The filesystem type of / (the last mount there wins): an initramfs (rootfs) cannot be pivot_root'ed away from.
 while read -r dev mnt type rest; do [ "$mnt" = / ] && t=$type; done < /proc/mounts
 say rootType "\${t:-}"
@@ -27,21 +27,27 @@ say rootType "\${t:-}"
 /**
  * Per scenario, in the probe's scratch folder: the bundle (config.json from $1, made by TS), the inside
  * script as a file (the container's environment comes from config.json, which cannot hold it), the
- * container's id for the facts command, and then runc itself, in the foreground: the container's first
- * process is a child of \`runc run\`, which stays its parent as a child subreaper.
+ * container's id (named after the folder's random suffix: unique beyond this PID namespace) for the facts
+ * command, and then runc itself with the state root $2, in the foreground: the container's first process
+ * is a child of \`runc run\`, which stays its parent as a child subreaper.
  */
 const LAUNCH_SH = `b=$NSLAB_DIR/bundle
 mkdir "$b" && printf '%s' "$1" > "$b/config.json" && printf '%s' "$NSLAB_INNER" > "$NSLAB_DIR/inner" || exit 125
-id=nslab-$$
+id=nslab-\${NSLAB_DIR##*.}
 printf '%s\\n' "$id" > "$NSLAB_DIR/container" || exit 125
-shift
-exec runc --root ${RUNC_ROOT} run "$@" --bundle "$b" "$id"`;
+state=$2
+shift 2
+exec runc --root "$state" run "$@" --bundle "$b" "$id"`;
 
-/** The facts command: the container's id and what runc's state.json says its init process is. */
+/** The facts command ($1: runc's state root): the container's id and what its state.json says its init is. */
 const FACTS_SH = `id=$(cat "$NSLAB_DIR/container") || exit 1
-s=${RUNC_ROOT}/$id/state.json
+s=$1/$id/state.json
 echo "container=$id"; echo "stateFile=$s"
 sed -n 's/.*"init_process_pid":\\([0-9]*\\).*/statePid=\\1/p' "$s"`;
+
+/** close(): every container runc still knows in this run's state root is deleted, then the folder goes. */
+const CLOSE_SH = `for id in $(runc --root "$1/state" list -q 2> /dev/null); do runc --root "$1/state" delete --force "$id"; done
+rm -rf -- "$1"`;
 
 /**
  * runc runs an OCI bundle whose root is one static busybox (see one-file-root.ts), as root, on the native
@@ -50,7 +56,8 @@ sed -n 's/.*"init_process_pid":\\([0-9]*\\).*/statePid=\\1/p' "$s"`;
 export class RuncRuntime implements Runtime {
   readonly name = 'runc' as const;
   private target: Target | undefined;
-  private rootfs: string | undefined;
+  /** This run's folder on the target: rootfs/ (the one-file root) and state/ (runc's --root). */
+  private base: string | undefined;
   private noPivot = false;
 
   async prepare(
@@ -62,10 +69,10 @@ export class RuncRuntime implements Runtime {
     this.target = target;
     const r = await target.runProbe(PREPARE_SH, [], signal);
     const { facts, skip } = parsePrepareOutput(r.stdout);
-    if (facts.rootfs) this.rootfs = facts.rootfs;
+    if (facts.base) this.base = facts.base;
     const info: RuntimeInfo = { name: 'runc', version: facts.version ?? 'unknown' };
     if (skip) return { info, skip };
-    if (r.exitCode !== 0 || !this.rootfs)
+    if (r.exitCode !== 0 || !this.base)
       throw new Error(`preparing runc failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
     this.noPivot = facts.rootType === 'rootfs' || facts.rootType === 'ramfs';
     return { info };
@@ -88,9 +95,9 @@ export class RuncRuntime implements Runtime {
   }
 
   isolateArgv(request: IsolateRequest): string[] {
-    if (!this.rootfs) throw new Error('the runc runtime was not prepared');
+    if (!this.base) throw new Error('the runc runtime was not prepared');
     const config = ociConfig({
-      rootfs: this.rootfs,
+      rootfs: `${this.base}/rootfs`,
       args: ['/bin/sh', '-c', `. ${CONTAINER_PROBE_DIR}/inner`, ...request.insideArgs],
       namespaces: request.namespaces,
     });
@@ -101,18 +108,20 @@ export class RuncRuntime implements Runtime {
       LAUNCH_SH,
       'nslab-runc',
       JSON.stringify(config),
+      `${this.base}/state`,
       ...(this.noPivot ? ['--no-pivot'] : []),
     ];
   }
 
   factsCommand(): string[] {
-    return ['sh', '-c', FACTS_SH];
+    if (!this.base) throw new Error('the runc runtime was not prepared');
+    return ['sh', '-c', FACTS_SH, 'nslab-facts', `${this.base}/state`];
   }
 
   async close(): Promise<void> {
-    const { target, rootfs } = this;
-    this.rootfs = undefined;
-    if (!target || !rootfs) return;
-    await target.runProbe('rm -rf -- "$1"', [rootfs]).catch(() => {});
+    const { target, base } = this;
+    this.base = undefined;
+    if (!target || !base) return;
+    await target.runProbe(CLOSE_SH, [base]).catch(() => {});
   }
 }

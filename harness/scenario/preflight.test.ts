@@ -75,6 +75,28 @@ describe('preflightSkip (pure)', () => {
     expect(preflightSkip(utsNs, pf)).toBeUndefined();
     expect(toolsOf([netNs, utsNs])).toEqual(['hostname', 'ip']);
   });
+  it('under runc and docker only the outside commands run on the target; commands keep to their runtimes', () => {
+    const mixed = {
+      ...utsNs,
+      observe: {
+        inside: { builtins: [], commands: [{ name: 'a', run: ['hostname'] }] },
+        outside: {
+          builtins: [],
+          commands: [
+            { name: 'b', run: ['ip', 'link'] },
+            { name: 'c', run: ['docker', 'ps'], runtimes: ['docker' as const] },
+          ],
+        },
+      },
+    };
+    expect(toolsOf([mixed])).toEqual(['hostname', 'ip']);
+    expect(toolsOf([mixed], 'docker')).toEqual(['docker', 'ip']);
+    expect(toolsOf([mixed], 'runc')).toEqual(['ip']);
+    const pf = full();
+    pf.tools.hostname = false;
+    expect(preflightSkip(mixed, pf)).toMatchObject({ reason: 'tool-missing:hostname' });
+    expect(preflightSkip(mixed, pf, 'runc')).toBeUndefined();
+  });
 });
 
 describe('the unshare runtime, from the preflight', () => {

@@ -1,7 +1,7 @@
 import type { Preflight } from '../targets/preflight.ts';
 import type { Skip } from '../targets/types.ts';
-import type { Namespace } from '../vocabulary.ts';
-import type { Scenario } from './types.ts';
+import type { Namespace, RuntimeName } from '../vocabulary.ts';
+import { commandsFor, type Scenario } from './types.ts';
 
 export { parsePreflight, PREFLIGHT_SCRIPT, type Preflight } from '../targets/preflight.ts';
 
@@ -17,12 +17,20 @@ const CONFIG: Record<Namespace, string> = {
   time: 'CONFIG_TIME_NS',
 };
 
-/** The programs a scenario runs by name (the first word of each command), for the preflight. */
-export function toolsOf(scenarios: readonly Scenario[]): string[] {
+/**
+ * The programs the scenarios run by name on the target (the first word of each command that runs under
+ * this runtime), for the preflight. Under runc and docker the inside commands run in the container's own
+ * root (busybox's applets), not on the target, so only the outside ones count there.
+ */
+export function toolsOf(scenarios: readonly Scenario[], runtime: RuntimeName = 'unshare'): string[] {
   const names = new Set<string>();
-  for (const s of scenarios)
-    for (const c of [...s.observe.inside.commands, ...s.observe.outside.commands])
-      if (c.run[0] && /^[A-Za-z0-9_.+-]+$/.test(c.run[0])) names.add(c.run[0]);
+  for (const s of scenarios) {
+    const commands = [
+      ...(runtime === 'unshare' ? commandsFor(s.observe.inside.commands, runtime) : []),
+      ...commandsFor(s.observe.outside.commands, runtime),
+    ];
+    for (const c of commands) if (c.run[0] && /^[A-Za-z0-9_.+-]+$/.test(c.run[0])) names.add(c.run[0]);
+  }
   return [...names].sort();
 }
 
@@ -31,7 +39,11 @@ export function toolsOf(scenarios: readonly Scenario[]): string[] {
  * kernel (the observer has a link of that type) and every program it names is on PATH. (Whether the
  * runtime can make the namespaces is the runtime's to say.) Pure.
  */
-export function preflightSkip(scenario: Scenario, pf: Preflight): Skip | undefined {
+export function preflightSkip(
+  scenario: Scenario,
+  pf: Preflight,
+  runtime: RuntimeName = 'unshare',
+): Skip | undefined {
   for (const ns of scenario.isolate.namespaces) {
     if (pf.ns[ns] === undefined)
       return {
@@ -40,7 +52,7 @@ export function preflightSkip(scenario: Scenario, pf: Preflight): Skip | undefin
         hint: `use a kernel built with ${CONFIG[ns]}=y${ns === 'time' ? ' (Linux 5.6 or newer)' : ''}, or --target vm`,
       };
   }
-  const missing = toolsOf([scenario]).find((t) => pf.tools[t] === false);
+  const missing = toolsOf([scenario], runtime).find((t) => pf.tools[t] === false);
   if (missing)
     return {
       reason: `tool-missing:${missing}`,

@@ -127,9 +127,22 @@ end_isolated() {
   children_of "$1"
   kill -9 $kids "$1" 2>/dev/null
 }
+# Whether our child $1 has ended (a zombie counts: nobody waits for it in a trap).
+ended() {
+  [ -r "/proc/$1/stat" ] || return 0
+  read -r _ _ st _ < "/proc/$1/stat" 2> /dev/null || return 0
+  [ "$st" = Z ]
+}
 cleanup() {
   [ -n "$pid" ] && end_isolated "$pid"
-  [ -n "$up" ] && kill -9 "$up" 2>/dev/null
+  if [ -n "$up" ]; then
+    # A runtime (runc run, docker run) ends when its process does and then removes its container: give it
+    # a moment before it is killed. Closing the FIFOs ends an inside that is still waiting on them.
+    exec 3>&- 4>&-
+    i=0
+    while ! ended "$up" && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -9 "$up" 2>/dev/null
+  fi
   rm -rf "$NSLAB_DIR"
 }
 trap cleanup EXIT
@@ -213,7 +226,8 @@ done
 emit outside.parents "$chain"
 NSLAB_PID=$pid
 export NSLAB_PID
-run_cmds outside "$@"
+# Not our FIFOs: a background process a command leaves must not keep the inside waiting.
+run_cmds outside "$@" 3>&- 4>&-
 
 cat "$NSLAB_DIR/inside"
 end_isolated "$pid"

@@ -8,7 +8,8 @@ import { UnshareRuntime, type Runtime } from '../runtimes/index.ts';
 
 /**
  * Under a VM on macOS or Windows the VM must bring a Linux kernel of its own: its kernel differs from the real
- * host's. (On a Linux host the two may or may not differ; the report shows both and does not judge.)
+ * host's. (On a Linux host the two may or may not be the same build; no expectation fails on it, and the
+ * report only compares their uname -s -r -v -m.)
  */
 function hostLayerCheck(info: TargetInfo | undefined, o: Observations): ExpectationResult | undefined {
   const host = info?.host;
