@@ -21,6 +21,7 @@ export const APT_TEST = [
   'cpio', // reads back the initramfs archives nslab writes
   'docker.io', // --runtime docker's contract tests; .ci/run starts its dockerd
   'chromium', // report.html is checked in a real headless browser (driven by playwright-core)
+  'shellcheck', // the CI workflow's bash steps are checked with it
 ];
 
 export const BREW_RUNTIME = ['qemu'];
