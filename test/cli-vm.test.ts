@@ -219,3 +219,37 @@ describe.runIf(hasQemu)(
     });
   },
 );
+
+// The Apple Silicon guest path, proven by a real run rather than only by its argv: an aarch64 guest, booted
+// the way any host boots the other architecture (TCG), answering pid-ns end to end.
+const other = ARCH === 'x86_64' ? 'aarch64' : 'x86_64';
+const hasOther = realQemu(other) !== undefined;
+describe.runIf(hasOther)(
+  `nslab scenario pid-ns --target vm --arch ${other}${skipNote(hasOther, `qemu-system-${other} is not on PATH`)}`,
+  () => {
+    it(`passes in an ${other} guest under TCG: three layers, the guest's own kernel`, async () => {
+      const guest = await projectImage(other);
+      const r = await nslab([
+        'scenario',
+        'pid-ns',
+        '--target',
+        'vm',
+        '--arch',
+        other,
+        '--json',
+        '--report-dir',
+        'other-arch',
+      ]);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const t = JSON.parse(String(r.stdout)).targets[0];
+      expect(t.host.accelerator).toBe('tcg');
+      expect(t.host.acceleratorReason).toMatch(new RegExp(`cannot run an ${other} guest`));
+      const s = t.scenarios[0];
+      expect(s.status).toBe('pass');
+      expect(s.observations.inside.pid).toBe(1);
+      expect(s.observations.outside.kernel.machine).toBe(other);
+      expect(s.observations.outside.kernel.release).toBe(guest.manifest.kernelVersion);
+      expect(await qemuProcessesWith(runtime)).toEqual([]);
+    }, 300_000);
+  },
+);

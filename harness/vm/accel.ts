@@ -44,7 +44,7 @@ export function chooseAccelerator(input: {
     if (a === 'tcg') return undefined;
     if (a !== native) return `${a} is not an accelerator of ${platform} (that is ${native ?? 'none'})`;
     if (foreign)
-      return `${a} cannot run a ${guestArch} guest on this ${hostArch} host; only tcg emulates another architecture`;
+      return `${a} cannot run an ${guestArch} guest on this ${hostArch} host; only tcg emulates another architecture`;
     if (!probes[a]) {
       return {
         kvm: '/dev/kvm is missing or not read-write for this user (add the user to the kvm group, or enable virtualization)',
