@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { BUILDERS, hostArch, parseArch, type BuilderChoice } from '../image/index.ts';
 import { VmTarget } from '../targets/vm.ts';
 import { UsageError } from '../errors.ts';
-import { shellJoin } from '../util/shell-quote.ts';
+import { powershellJoin, shellJoin } from '../util/shell-quote.ts';
 import { ACCELS, type AccelChoice } from '../vm/accel.ts';
 import { DEFAULT_IMAGE_CACHE, DEFAULT_LINUXKIT_YML } from './paths.ts';
 
@@ -48,12 +48,17 @@ export function addVmOptions(cmd: Command): Command {
 }
 
 /** --show-command: each planned command on one line, shell-quoted; a fallback is introduced by a comment. */
-export function formatShowCommand(commands: { accel: string; argv: string[] }[]): string {
+/** The QEMU command lines, ready to paste: POSIX shell quoting, or PowerShell's on Windows. Pure. */
+export function formatShowCommand(
+  commands: { accel: string; argv: string[] }[],
+  platform: NodeJS.Platform = process.platform,
+): string {
+  const join = platform === 'win32' ? powershellJoin : shellJoin;
   return commands
     .map((c, i) =>
       i === 0
-        ? shellJoin(c.argv)
-        : `# if ${commands[i - 1]!.accel} does not run the guest, nslab boots again under ${c.accel} (with a new id):\n${shellJoin(c.argv)}`,
+        ? join(c.argv)
+        : `# if ${commands[i - 1]!.accel} does not run the guest, nslab boots again under ${c.accel} (with a new id):\n${join(c.argv)}`,
     )
     .join('\n')
     .concat('\n');

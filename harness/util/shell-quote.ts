@@ -11,3 +11,17 @@ export function shellQuote(word: string): string {
 export function shellJoin(argv: readonly string[]): string {
   return argv.map(shellQuote).join(' ');
 }
+
+/**
+ * Quotes one word for PowerShell, the Windows shell people paste a command into: single quotes keep every
+ * character literal (a path with spaces, `$`, backticks), and an embedded single quote is doubled.
+ */
+export function powershellQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./\\-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", "''")}'`;
+}
+
+/** A command line to paste into PowerShell: `&` runs the (quoted) program, the arguments follow. */
+export function powershellJoin(argv: readonly string[]): string {
+  return ['&', ...argv.map(powershellQuote)].join(' ');
+}
