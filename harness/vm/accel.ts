@@ -14,6 +14,23 @@ export interface AccelProbes {
   whpx: boolean;
   /** Why the device did not open (e.g. ENOENT, EACCES), for `nslab doctor`. */
   kvmError?: string;
+  /**
+   * macOS: whether the QEMU binary carries the com.apple.security.hypervisor entitlement, without which
+   * macOS refuses it HVF whatever kern.hv_support says (codesign -d --entitlements); undefined if unknown.
+   */
+  hvfEntitlement?: 'present' | 'missing';
+}
+
+/** What `codesign -d --entitlements - --xml QEMU` says about the hypervisor entitlement. Pure. */
+export function parseEntitlements(r: {
+  exitCode?: number;
+  stdout: string;
+  stderr: string;
+}): AccelProbes['hvfEntitlement'] {
+  if (/com\.apple\.security\.hypervisor<\/key>\s*<true\s*\/>/.test(r.stdout)) return 'present';
+  // Signed without it, or not signed at all: either way macOS will not give it the hypervisor.
+  if (r.exitCode === 0 || /not signed at all/.test(r.stderr)) return 'missing';
+  return undefined;
 }
 
 export interface AccelDecision {
@@ -45,6 +62,8 @@ export function chooseAccelerator(input: {
     if (a !== native) return `${a} is not an accelerator of ${platform} (that is ${native ?? 'none'})`;
     if (foreign)
       return `${a} cannot run an ${guestArch} guest on this ${hostArch} host; only tcg emulates another architecture`;
+    if (a === 'hvf' && probes.hvf && probes.hvfEntitlement === 'missing')
+      return 'this QEMU lacks the com.apple.security.hypervisor entitlement, so macOS refuses it HVF (brew reinstall qemu gives a signed one)';
     if (!probes[a]) {
       return {
         kvm: '/dev/kvm is missing or not read-write for this user (add the user to the kvm group, or enable virtualization)',

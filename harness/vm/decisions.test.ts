@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseAccelerator, cpuModel, type AccelProbes } from './accel.ts';
+import { chooseAccelerator, parseEntitlements, cpuModel, type AccelProbes } from './accel.ts';
 import { qemuArgv } from './qemu-argv.ts';
 import { whpxProbeArgv } from './probe-accel.ts';
 import { checkQemuVersion, parseQemuVersion, qemuBinaryName, qemuSearchDirs } from './qemu-binary.ts';
@@ -18,6 +18,8 @@ describe('chooseAccelerator (pure, every host)', () => {
     ['darwin', 'aarch64', 'aarch64', NONE, 'tcg'],
     ['darwin', 'aarch64', 'x86_64', ALL, 'tcg'],
     ['darwin', 'x86_64', 'x86_64', { ...NONE, hvf: true }, 'hvf'],
+    ['darwin', 'aarch64', 'aarch64', { ...NONE, hvf: true, hvfEntitlement: 'present' }, 'hvf'],
+    ['darwin', 'aarch64', 'aarch64', { ...NONE, hvf: true, hvfEntitlement: 'missing' }, 'tcg'],
     ['win32', 'x86_64', 'x86_64', { ...NONE, whpx: true }, 'whpx'],
     ['win32', 'x86_64', 'x86_64', NONE, 'tcg'],
     ['win32', 'aarch64', 'aarch64', { ...NONE, whpx: true }, 'whpx'],
@@ -27,6 +29,56 @@ describe('chooseAccelerator (pure, every host)', () => {
     const d = chooseAccelerator({ platform, hostArch, guestArch, requested: 'auto', probes });
     expect('accel' in d && d.accel).toBe(want);
     expect('reason' in d && d.reason.length).toBeGreaterThan(10);
+  });
+
+  it('macOS: a QEMU without the hypervisor entitlement gets no HVF, and the reason says how to get one', () => {
+    const probes = { ...NONE, hvf: true, hvfEntitlement: 'missing' as const };
+    const auto = chooseAccelerator({
+      platform: 'darwin',
+      hostArch: 'aarch64',
+      guestArch: 'aarch64',
+      requested: 'auto',
+      probes,
+    });
+    expect(auto).toMatchObject({
+      accel: 'tcg',
+      reason: expect.stringMatching(/com\.apple\.security\.hypervisor.*brew reinstall qemu/),
+    });
+    const asked = chooseAccelerator({
+      platform: 'darwin',
+      hostArch: 'aarch64',
+      guestArch: 'aarch64',
+      requested: 'hvf',
+      probes,
+    });
+    expect(asked).toMatchObject({
+      error: expect.stringMatching(/^--accel hvf is not usable here: this QEMU lacks/),
+    });
+  });
+
+  it("reads codesign's answer: the entitlement, signed without it, not signed, or not known", () => {
+    const plist = (key: string) =>
+      `<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd"><plist version="1.0"><dict><key>${key}</key><true/></dict></plist>`;
+    expect(
+      parseEntitlements({
+        exitCode: 0,
+        stdout: plist('com.apple.security.hypervisor'),
+        stderr: 'Executable=/opt/homebrew/bin/qemu-system-aarch64',
+      }),
+    ).toBe('present');
+    expect(
+      parseEntitlements({ exitCode: 0, stdout: plist('com.apple.security.cs.allow-jit'), stderr: '' }),
+    ).toBe('missing');
+    expect(
+      parseEntitlements({
+        exitCode: 1,
+        stdout: '',
+        stderr: '/usr/local/bin/qemu-system-x86_64: code object is not signed at all',
+      }),
+    ).toBe('missing');
+    expect(
+      parseEntitlements({ exitCode: 1, stdout: '', stderr: 'codesign: command not found' }),
+    ).toBeUndefined();
   });
 
   it('an accelerator asked for but not usable is an error that says why', () => {

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Arch } from '../image/arch.ts';
-import type { AccelProbes } from './accel.ts';
+import { parseEntitlements, type AccelProbes } from './accel.ts';
 import { kvmDevice } from './accel-verdict.ts';
 
 /** Tries each accelerator the way it fails in practice, e.g. a /dev/kvm that exists but is not ours to open. */
@@ -24,6 +24,11 @@ export async function probeAccelerators(
   } else if (platform === 'darwin') {
     const r = await execa('sysctl', ['-n', 'kern.hv_support'], { reject: false });
     probes.hvf = r.exitCode === 0 && r.stdout.trim() === '1';
+    if (probes.hvf && qemu) {
+      const c = await execa('codesign', ['-d', '--entitlements', '-', '--xml', qemu], { reject: false });
+      const entitlement = parseEntitlements(c);
+      if (entitlement) probes.hvfEntitlement = entitlement;
+    }
   } else if (platform === 'win32' && qemu) {
     const r = await execa(qemu, whpxProbeArgv(guestArch), {
       reject: false,
