@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseAccelerator, parseEntitlements, cpuModel, type AccelProbes } from './accel.ts';
 import { qemuArgv } from './qemu-argv.ts';
+import { takenPort } from './port.ts';
 import { whpxProbeArgv } from './probe-accel.ts';
 import { checkQemuVersion, parseQemuVersion, qemuBinaryName, qemuSearchDirs } from './qemu-binary.ts';
 import { commandLineSource, looksLikeOurQemu, stopPlan } from './cleanup.ts';
@@ -237,6 +238,27 @@ describe('finding QEMU', () => {
     expect(checkQemuVersion([8, 2, 0], 'darwin', 'aarch64')).toMatch(/8\.2\.1 or newer/);
     expect(checkQemuVersion([8, 2, 1], 'darwin', 'aarch64')).toBeUndefined();
     expect(checkQemuVersion([7, 2, 19], 'linux', 'x86_64')).toBeUndefined();
+  });
+});
+
+describe('a port taken under QEMU, per host', () => {
+  it.each([
+    ["qemu-system-x86_64: Could not set up host forwarding rule 'tcp:127.0.0.1:40022-:22'", 'ssh'],
+    [
+      'qemu-system-x86_64.exe: -qmp tcp:127.0.0.1:40023,server=on,wait=off: Failed to bind socket: Only one usage of each socket address (protocol/network address/port) is normally permitted.',
+      'qmp',
+    ],
+    [
+      'qemu-system-x86_64: -qmp tcp:127.0.0.1:40023,server=on,wait=off: Failed to bind socket: Address already in use',
+      'qmp',
+    ],
+    [
+      'qemu-system-x86_64: -qmp unix:/run/vm-1/qmp.sock,server=on,wait=off: Failed to bind socket to /run/vm-1/qmp.sock: Address already in use',
+      undefined,
+    ],
+    ['qemu-system-x86_64: failed to set MSR 0x10a to 0x69', undefined],
+  ] as const)('%s → %s', (stderr, which) => {
+    expect(takenPort(stderr)).toBe(which);
   });
 });
 

@@ -12,3 +12,15 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Which of QEMU's ports another process took between freePort() and QEMU's bind, from QEMU's stderr: the
+ * SSH forward (slirp cannot set up the rule), or the QMP socket on 127.0.0.1 (Windows, where QMP is TCP:
+ * "Address already in use", or Winsock's "Only one usage of each socket address"). Pure.
+ */
+export function takenPort(stderr: string): 'ssh' | 'qmp' | undefined {
+  if (/Could not set up host forwarding rule/.test(stderr)) return 'ssh';
+  if (/-qmp tcp:[^\n]*(Address already in use|Only one usage of each socket address)/i.test(stderr))
+    return 'qmp';
+  return undefined;
+}

@@ -25,7 +25,7 @@ import {
 import { AccelVerdicts, lookUpVerdict, type Verdict, type VerdictKey } from './accel-verdict.ts';
 import { ConsoleLog } from './console-log.ts';
 import { probeAccelerators } from './probe-accel.ts';
-import { freePort } from './port.ts';
+import { freePort, takenPort } from './port.ts';
 import { qemuArgv } from './qemu-argv.ts';
 import { checkQemuVersion, findQemu, parseQemuVersion, qemuVersionLine } from './qemu-binary.ts';
 import { qmpCommand, type QmpAddress } from './qmp.ts';
@@ -383,9 +383,10 @@ export class VmBuilder {
         },
       );
       await writeFile(clientKeyFile, opensshPrivateKey(secrets.client), { mode: 0o600 });
-      if (this.platform === 'win32') qmp = { port: await freePort() };
       for (let attempt = 1; ; attempt++) {
         sshPort = attempt === 1 && this.sshPort ? this.sshPort : await freePort();
+        // Windows: QMP on a TCP port of its own, picked anew at each attempt (it may be the one taken).
+        if (this.platform === 'win32') qmp = { port: await freePort() };
         const argv = this.argvFor({ guestArch, accel, dir, name, sshPort, qmp });
         await writeFile(join(dir, 'qemu.argv.json'), JSON.stringify([qemu, ...argv]));
         exited = undefined;
@@ -415,13 +416,20 @@ export class VmBuilder {
         }
         if (exited) {
           const err = await qemuStderr();
-          if (/Could not set up host forwarding rule/.test(err)) {
+          const taken = takenPort(err);
+          if (taken) {
             if (attempt < 3) {
-              this.log(`vm: port ${sshPort} was taken; retrying on another`);
+              const n = taken === 'ssh' ? sshPort : 'port' in qmp ? qmp.port : '?';
+              this.log(
+                `vm: port ${n} was taken (${taken === 'ssh' ? 'the SSH forward' : 'QMP'}); retrying on another`,
+              );
               owned.delete(pid);
               continue;
             }
-            throw new BootError(`no free port for the SSH forward after 3 tries: ${qemuWords(err)}`, '');
+            throw new BootError(
+              `no free port for the ${taken === 'ssh' ? 'SSH forward' : 'QMP socket'} after 3 tries: ${qemuWords(err)}`,
+              '',
+            );
           }
           // A trial's exit is the accelerator's; an explicit one's only when QEMU names the accelerator.
           if (accel !== 'tcg' && (a.trial || namesAccelerator(err))) throw await accelFailed('exited');
