@@ -165,7 +165,7 @@ describe.runIf(hasQemu)(`faults, each ending with no QEMU left${noQemu}`, () => 
         .withLog((l) => log.push(l))
         .boot();
       expect(v.sshPort).not.toBe(port);
-      expect(log.join('\n')).toMatch(new RegExp(`port ${port} was taken; retrying`));
+      expect(log.join('\n')).toMatch(new RegExp(`port ${port} was taken \\(the SSH forward\\); retrying`));
       expect((await v.exec('echo ok')).stdout).toBe('ok\n');
     } finally {
       server.close();
