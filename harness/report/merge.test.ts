@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { validateReport } from '../../test/helpers/report-schema.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../errors.ts';
 import { mergeReports } from './merge.ts';
@@ -8,13 +7,7 @@ import { readReport } from './read.ts';
 import type { RunReport } from './types.ts';
 
 const FIXTURES = new URL('../../test/fixtures/reports/', import.meta.url).pathname;
-const schema = JSON.parse(readFileSync(new URL('./report.schema.json', import.meta.url), 'utf8'));
-const validate = new Ajv2020({
-  allErrors: true,
-  strict: true,
-  allowUnionTypes: true,
-  validateFormats: false,
-}).compile(schema);
+const validate = validateReport;
 const HOST: RunReport['host'] = {
   os: 'linux',
   arch: 'x64',

@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { validateReport } from '../../test/helpers/report-schema.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml } from './escape.ts';
 import { renderHtml } from './html.ts';
@@ -21,13 +21,7 @@ import { NativeTarget } from '../targets/native.ts';
 import { loadScenarioDir } from '../scenario/load.ts';
 import { skipNote } from '../../test/helpers/tools.ts';
 
-const schema = JSON.parse(readFileSync(new URL('./report.schema.json', import.meta.url), 'utf8'));
-const validate = new Ajv2020({
-  allErrors: true,
-  strict: true,
-  allowUnionTypes: true,
-  validateFormats: false,
-}).compile(schema);
+const validate = validateReport;
 // Whether the native target runs here at all (as root, through sudo -n, or rootless in a user namespace).
 const nativeSkip = (await new NativeTarget().prepare()).skip;
 const nativeRuns = nativeSkip === undefined;
