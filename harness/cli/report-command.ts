@@ -98,7 +98,7 @@ export function registerReportCommands(program: Command, _state: CliState): void
     )
     .option(
       '-o, --output <dir>',
-      'the report folder to write to (required): <dir>/<new run id>/report.json and report.html, <dir>/latest, <dir>/index.html',
+      'the report folder to write to (required): <dir>/<new run id>/ (report.json, report.html, junit.xml, summary.md), <dir>/latest, <dir>/index.html',
     )
     .addHelpText(
       'after',
