@@ -38,7 +38,7 @@ function headline(report: RunReport): string {
   return `<div class="scroll"><table class="headline">
 <thead><tr><th></th>${ts.map((t) => `<th scope="col">${e(t.column)}<br>${badge(t.status)}${t.reason ? ` <small>${e(t.reason)}</small>` : ''}</th>`).join('')}</tr></thead>
 <tbody>
-${row('host OS and uname -a', (t) => `${e(osName(t.host.os))}<br>${code(t.host.uname)}`)}
+${row('host OS and uname -a', (t) => `${e(osName(t.host.os))}${t.host.model ? ` (${e(t.host.model)})` : ''}<br>${code(t.host.uname)}`)}
 ${hasVm ? row('the VM: uname -a', (t) => (t.kind === 'vm' ? code(t.observerUname) : '<span class="none">— (no VM)</span>')) : ''}
 ${row('container: uname -a', (t) => code(t.containerUname))}
 ${row('container: same kernel as the machine it runs on', (t) => yesNo(t.sameKernelAsObserver))}

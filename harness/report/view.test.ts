@@ -32,7 +32,13 @@ describe('buildView', () => {
 
   it("a VM on macOS: the VM's kernel, not Darwin's; the chain ends at QEMU's PID on the host", async () => {
     const darwin = await fixture('darwin.json');
+    darwin.targets[0]!.host!.model = 'Macmini9,1';
     const [vm] = buildView(darwin.targets).targets;
+    expect(vm!.host).toMatchObject({
+      os: 'darwin',
+      uname: expect.stringMatching(/^Darwin /),
+      model: 'Macmini9,1',
+    });
     const t = darwin.targets[0]!;
     expect(vm).toMatchObject({
       key: 'darwin/vm',

@@ -37,8 +37,8 @@ export interface TargetView {
   kind: TargetReport['kind'];
   status: TargetReport['status'];
   reason?: string;
-  /** The real machine: its OS (linux, darwin, win32) and `uname -a`. */
-  host: { os: string; uname: string };
+  /** The real machine: its OS (linux, darwin, win32), `uname -a`, and its model where known. */
+  host: { os: string; uname: string; model?: string };
   /** The machine the probe ran on (the host itself natively, the VM's Linux otherwise): `uname -a`. */
   observerUname?: string;
   /** The container's own `uname -a` and kernel (uname -s -r -v -m as one line). */
@@ -201,7 +201,13 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
       status: t.status,
       ...(t.reason ? { reason: t.reason } : {}),
       host:
-        t.kind === 'vm' ? { os: t.host?.os ?? '', uname: t.host?.uname ?? '' } : { os: t.os, uname: t.uname },
+        t.kind === 'vm'
+          ? {
+              os: t.host?.os ?? '',
+              uname: t.host?.uname ?? '',
+              ...(t.host?.model ? { model: t.host.model } : {}),
+            }
+          : { os: t.os, uname: t.uname },
       ...(t.uname ? { observerUname: t.uname } : {}),
       ...(o?.inside.uname ? { containerUname: o.inside.uname } : {}),
       ...(containerKernel ? { containerKernel } : {}),

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { execa } from 'execa';
 import { ACCESS_FACTS_SCRIPT, decideAccess, notLinux, parseAccessFacts } from './native-access.ts';
@@ -102,3 +103,19 @@ export function hostUname(platform: NodeJS.Platform = process.platform): Promise
   return answer;
 }
 const unameCache = new Map<string, Promise<string>>();
+
+/**
+ * The real machine's model, for the report's host layer: `hw.model` on macOS (e.g. Mac14,2), the DMI
+ * product name on Linux; undefined where neither answers (Windows, containers without DMI).
+ */
+export async function hostModel(platform: NodeJS.Platform = process.platform): Promise<string | undefined> {
+  if (platform === 'darwin') {
+    const r = await execa('sysctl', ['-n', 'hw.model'], { reject: false });
+    return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+  }
+  if (platform === 'linux') {
+    const text = await readFile('/sys/devices/virtual/dmi/id/product_name', 'utf8').catch(() => '');
+    return text.trim() || undefined;
+  }
+  return undefined;
+}

@@ -32,6 +32,8 @@ export interface TargetInfo {
     os: string;
     /** The real host's kernel, as Node reads it (uname -s -r -v -m on Linux and macOS). */
     kernel?: KernelIdentity;
+    /** The machine's model: hw.model on macOS (Mac14,2), the DMI product name on Linux. */
+    model?: string;
     qemuPid?: number;
     accelerator?: string;
     acceleratorReason?: string;

@@ -8,7 +8,7 @@ import type { AccelChoice } from '../vm/accel.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';
 import { readState, vmDirs } from '../vm/state.ts';
 import { StartedVm, VmBuilder } from '../vm/vm.ts';
-import { hostUname } from './native.ts';
+import { hostModel, hostUname } from './native.ts';
 import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
 
 export interface VmTargetOptions {
@@ -89,7 +89,11 @@ export class VmTarget implements Target {
       this.vm = await (await this.vmBuilder()).withSignal(signal).boot();
     }
     const s = this.vm.state;
-    const [qemu, image] = await Promise.all([qemuFacts(o.arch, o.qemu), imageFacts(s.imageDir)]);
+    const [qemu, image, model] = await Promise.all([
+      qemuFacts(o.arch, o.qemu),
+      imageFacts(s.imageDir),
+      hostModel(),
+    ]);
     return {
       info: {
         kind: 'vm',
@@ -100,6 +104,7 @@ export class VmTarget implements Target {
           uname: await hostUname(),
           os: process.platform,
           kernel: { name: os.type(), release: os.release(), version: os.version(), machine: os.machine() },
+          ...(model ? { model } : {}),
           qemuPid: s.pid,
           accelerator: s.accel,
           acceleratorReason: s.accelReason,
