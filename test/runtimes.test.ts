@@ -101,6 +101,18 @@ describe.each(['unshare', 'runc', 'docker'] as const)('the %s runtime on the nat
     ).toEqual([]);
   });
 
+  it.runIf(name !== 'unshare')(
+    "keeps the target's kernel settings read-only inside, as Docker's defaults do (/proc/sys)",
+    async (ctx) => {
+      const { target, info, runtime } = await ready(ctx);
+      // The hostname's file: harmless to try, since the container has a UTS namespace of its own.
+      const text = `name: pid-ns\ntitle: t\nquestion: q\nisolate: { namespaces: [pid, uts] }\nruntimes: [${name}]\nobserve:\n  inside: [{ name: write, run: [sh, -c, 'echo x > /proc/sys/kernel/hostname'] }]\n`;
+      const r = await runScenario(scenario('pid-ns', text), target, { runtime, info });
+      expect(r.observations!.inside.run!.write!.exit).not.toBe(0);
+      expect(r.observations!.inside.run!.write!.output).toMatch(/Read-only file system/);
+    },
+  );
+
   it('passes a hostile word to the inside unchanged, and no shell runs any of it', async (ctx) => {
     const { target, info, runtime } = await ready(ctx);
     const marker = join(tmpdir(), `nslab-pwned-${process.pid}-${name}`);

@@ -23,6 +23,12 @@ export const CONTAINER_CAPABILITIES = [
   'CAP_AUDIT_WRITE', 'CAP_SYS_ADMIN',
 ]; // prettier-ignore
 
+const MASKED_PATHS = [
+  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
+]; // prettier-ignore
+const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
 /** Where the probe's scratch folder appears inside a container (bind-mounted, so the FIFO and files are shared). */
 export const CONTAINER_PROBE_DIR = '/nslab';
 
@@ -70,6 +76,12 @@ export function ociConfig(o: OciConfigOptions): object {
       },
       { destination: CONTAINER_PROBE_DIR, type: 'bind', source: '..', options: ['rbind', 'rw'] },
     ],
-    linux: { namespaces },
+    linux: {
+      namespaces,
+      // runc spec's defaults, as Docker has them too: with CAP_SYS_ADMIN the container must still not write
+      // the target's kernel settings (/proc/sys) or reach its keys, memory or SysRq.
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+    },
   };
 }
