@@ -111,7 +111,9 @@ export class DockerRuntime implements Runtime {
   }
 
   refuses(request: IsolateRequest): Skip | undefined {
-    const lacking = request.namespaces.find((ns) => ns === 'user' || ns === 'time');
+    const lacking = request.namespaces.find(
+      (ns) => (ns === 'user' || ns === 'time') && !request.optional?.includes(ns),
+    );
     if (lacking !== undefined)
       return {
         reason: `runtime-unsupported:${lacking}`,

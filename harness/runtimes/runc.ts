@@ -85,7 +85,9 @@ export class RuncRuntime implements Runtime {
         detail: "a container's first process is always its PID namespace's init",
         hint: 'use --runtime unshare',
       };
-    const lacking = request.namespaces.find((ns) => !OCI_NAMESPACES.includes(ns));
+    const lacking = request.namespaces.find(
+      (ns) => !OCI_NAMESPACES.includes(ns) && !request.optional?.includes(ns),
+    );
     if (lacking === undefined) return undefined;
     return {
       reason: `runtime-unsupported:${lacking}`,

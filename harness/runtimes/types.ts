@@ -5,6 +5,8 @@ import type { Namespace, RuntimeName, TimeOffsets } from '../vocabulary.ts';
 /** What a scenario asks of the isolated process; a runtime turns it into the words that start it. */
 export interface IsolateRequest {
   namespaces: readonly Namespace[];
+  /** Of those, the ones a runtime that cannot make them leaves out (the process shares the target's). */
+  optional?: readonly Namespace[];
   time?: TimeOffsets;
   /** false: `unshare --pid` without `--fork` (the shell stays outside, its first child is PID 1). */
   fork: boolean;

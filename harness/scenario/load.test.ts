@@ -120,6 +120,14 @@ describe('scenario loader', () => {
       /not a built-in or "runtime"/,
     ],
     [
+      'an optional namespace that is not isolated',
+      GOOD.replace('  namespaces: [pid, uts]\n', '  namespaces: [pid, uts]\n  optional: [time]\n'),
+      6,
+      14,
+      'isolate.optional[0]',
+      /"time" is not in isolate.namespaces/,
+    ],
+    [
       'an unknown top-level key',
       GOOD.replace('title: Demo', 'titel: Demo'),
       2,

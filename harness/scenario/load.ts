@@ -84,6 +84,7 @@ function parseScenario(src: YamlSource): Scenario {
   }
   const isolateNode = mapping(src, required(src, root, '', 'isolate'), 'isolate', [
     'namespaces',
+    'optional',
     'time',
     'fork',
   ]);
@@ -93,6 +94,7 @@ function parseScenario(src: YamlSource): Scenario {
   ) as Namespace[];
   if (namespaces.length === 0)
     throw src.error(nsNode, 'isolate.namespaces', 'expected at least one namespace');
+  const optional = optionalNamespaces(src, isolateNode, namespaces);
   const time = timeOffsets(src, isolateNode, namespaces);
   const fork = forkOption(src, isolateNode, namespaces);
   const runtimesNode = root.get('runtimes', true) as Node | undefined;
@@ -118,7 +120,12 @@ function parseScenario(src: YamlSource): Scenario {
     question: string(src, required(src, root, '', 'question'), 'question'),
     source: optionalString(src, root, '', 'source'),
     file: src.file,
-    isolate: { namespaces, ...(time ? { time } : {}), ...(fork === undefined ? {} : { fork }) },
+    isolate: {
+      namespaces,
+      ...(optional ? { optional } : {}),
+      ...(time ? { time } : {}),
+      ...(fork === undefined ? {} : { fork }),
+    },
     runtimes,
     observe: {
       inside: inside as Scenario['observe']['inside'],
@@ -131,6 +138,27 @@ function parseScenario(src: YamlSource): Scenario {
 /** The key node of `key` in a mapping, where an error about the key's presence belongs. */
 function keyNode(map: YAMLMap, key: string): Node {
   return (map.items as Pair[]).find((p) => isScalar(p.key) && p.key.value === key)?.key as Node;
+}
+
+/** `isolate.optional`: namespaces of the list that a runtime unable to make them may leave out. */
+function optionalNamespaces(
+  src: YamlSource,
+  isolate: YAMLMap,
+  namespaces: Namespace[],
+): Namespace[] | undefined {
+  const node = isolate.get('optional', true) as Node | undefined;
+  if (node === undefined) return undefined;
+  return sequence(src, node, 'isolate.optional').items.map((item, i) => {
+    const ns = oneOf(src, item as Node, childPath('isolate.optional', i), NAMESPACES) as Namespace;
+    if (!namespaces.includes(ns))
+      throw src.error(
+        item as Node,
+        childPath('isolate.optional', i),
+        `"${ns}" is not in isolate.namespaces; optional names namespaces of that list`,
+        `add ${ns} to isolate.namespaces or remove it here`,
+      );
+    return ns;
+  });
 }
 
 /** `isolate.fork`: whether `unshare --pid` forks; only with pid, and never with time, which needs it. */

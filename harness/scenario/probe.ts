@@ -18,6 +18,7 @@ export const RUNTIME_FACTS_COMMAND = 'runtime';
 export function isolateRequest(scenario: Scenario, runtime: RuntimeName): IsolateRequest {
   return {
     namespaces: scenario.isolate.namespaces,
+    ...(scenario.isolate.optional ? { optional: scenario.isolate.optional } : {}),
     ...(scenario.isolate.time ? { time: scenario.isolate.time } : {}),
     fork: scenario.isolate.fork ?? true,
     insideArgs: [

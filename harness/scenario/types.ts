@@ -53,7 +53,13 @@ export interface Scenario {
    * `time` only when `namespaces` has `time`; `fork` (false: `unshare --pid` without `--fork`, so the
    * isolated shell stays outside and its first child is PID 1) only when it has `pid` and not `time`.
    */
-  isolate: { namespaces: Namespace[]; time?: TimeOffsets; fork?: boolean };
+  isolate: {
+    namespaces: Namespace[];
+    /** Namespaces of the list that a runtime unable to make them (runc, docker: time) may leave out. */
+    optional?: Namespace[];
+    time?: TimeOffsets;
+    fork?: boolean;
+  };
   /** The runtimes the experiment makes sense under (`runtimes:`, default unshare only); others skip it. */
   runtimes: RuntimeName[];
   observe: {
