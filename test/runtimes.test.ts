@@ -109,7 +109,7 @@ describe.each(['unshare', 'runc', 'docker'] as const)('the %s runtime on the nat
   });
 
   it.runIf(name !== 'unshare')(
-    "keeps the target's kernel settings read-only inside, as Docker's defaults do (/proc/sys)",
+    `keeps the target's kernel settings read-only inside, as Docker's defaults do (/proc/sys)${skipNote(name !== 'unshare', 'unshare gives no root of its own: the process sees the target /proc as it is')}`,
     async (ctx) => {
       const { target, info, runtime } = await ready(ctx);
       // The hostname's file: harmless to try, since the container has a UTS namespace of its own.
