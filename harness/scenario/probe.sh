@@ -209,6 +209,13 @@ fi
 if [ -z "$pid" ]; then
   for d in /proc/[0-9]*; do is_inside "${d#/proc/}" && { pid=${d#/proc/}; break; }; done
 fi
+if [ -z "$pid" ]; then
+  # Not found (it said a PID no process here has): a failure to isolate, at once. Our exit closes the FIFOs,
+  # which ends the inside's wait, and so the runtime.
+  emit probe.isolate.exit 125
+  emit probe.isolate.stderr "the isolated process (PID $me_pid in $me_ns, as it says) is not among the processes here"
+  exit 0
+fi
 emit outside.pid "$pid"
 nspid=''
 while read -r k v; do [ "$k" = NSpid: ] && nspid=$v; done < "/proc/$pid/status"

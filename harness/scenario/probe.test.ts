@@ -329,6 +329,28 @@ observe: { inside: [pid, hostname], outside: [pid, uname] }
     expect(existsSync(`/proc/${shellPid}`)).toBe(false);
   });
 
+  it('an isolated side that names a process nobody has is a failure to isolate, at once, not a hang', async () => {
+    // A stand-in for the runtime: it reports a PID that is nowhere, then waits on the probe's FIFO as the
+    // real inside does; the probe must neither wait for it nor leave it behind.
+    const liar =
+      'printf "me 424242 pid:[1]\\n" > "$NSLAB_DIR/me"; read -r v < "$NSLAB_DIR/hold"; echo "$$" > gone.pid';
+    const t0 = performance.now();
+    const r = await execa('sh', ['-s', '--', 'fork', '', '3', 'sh', '-c', liar, '0'], {
+      input: PROBE_SCRIPT,
+      cwd: work,
+      stripFinalNewline: false,
+    });
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    const failure = isolationFailure(parseProbeOutput(r.stdout));
+    expect(failure).toEqual({
+      exit: 125,
+      stderr: 'the isolated process (PID 424242 in pid:[1], as it says) is not among the processes here',
+    });
+    // The stand-in saw its wait end (the FIFO closed) and went on to exit.
+    for (let i = 0; i < 50 && !existsSync(join(work, 'gone.pid')); i++) await setTimeout(100);
+    expect(existsSync(join(work, 'gone.pid'))).toBe(true);
+  });
+
   it('reports a failure to isolate instead of hanging', async () => {
     const bad = { ...scenario, isolate: { namespaces: [] } };
     const args = probeArgs(bad, unshare);
