@@ -16,6 +16,7 @@ import {
   INSIDE_BUILTINS,
   OPERATORS,
   OUTSIDE_BUILTINS,
+  RUNTIME_FACTS_COMMAND,
   TIME_CLOCKS,
   TIME_OFFSET_MAX,
   type CommandObservation,
@@ -26,8 +27,6 @@ import {
   type TimeOffsets,
 } from './types.ts';
 
-/** The probe's own outside command for the runtime's account (probe.ts RUNTIME_FACTS_COMMAND). */
-const RESERVED_COMMAND = 'runtime';
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const PATH_RE = /^(inside|outside)(\.[A-Za-z][A-Za-z0-9_-]*|\[-?\d+\])*$/;
 
@@ -254,11 +253,15 @@ function side(src: YamlSource, observe: YAMLMap, which: Side, builtins: readonly
     }
     const m = mapping(src, item as Node, p, ['name', 'run', 'runtimes']);
     const name = string(src, required(src, m, p, 'name'), childPath(p, 'name'));
-    if (!/^[a-z][a-zA-Z0-9_-]{0,40}$/.test(name) || builtins.includes(name) || name === RESERVED_COMMAND) {
+    if (
+      !/^[a-z][a-zA-Z0-9_-]{0,40}$/.test(name) ||
+      builtins.includes(name) ||
+      name === RUNTIME_FACTS_COMMAND
+    ) {
       throw src.error(
         m.get('name', true) as Node,
         childPath(p, 'name'),
-        `expected a name of letters, digits, - and _ that is not a built-in or "${RESERVED_COMMAND}", found ${JSON.stringify(name)}`,
+        `expected a name of letters, digits, - and _ that is not a built-in or "${RUNTIME_FACTS_COMMAND}", found ${JSON.stringify(name)}`,
       );
     }
     if (names.has(name))

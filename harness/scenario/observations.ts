@@ -1,8 +1,8 @@
 import { parseRuntimeFacts, type RuntimeFacts } from '../runtimes/index.ts';
-import { RUNTIME_FACTS_COMMAND, type ProbeRecords } from './probe.ts';
+import type { ProbeRecords } from './probe.ts';
 import type { KernelIdentity } from '../vocabulary.ts';
 import type { RuntimeName } from '../vocabulary.ts';
-import { commandsFor, type Scenario, type Side } from './types.ts';
+import { commandsFor, RUNTIME_FACTS_COMMAND, type Scenario, type Side } from './types.ts';
 
 export interface CommandResult {
   output: string;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { projectFile } from '../project-root.ts';
 import type { IsolateRequest, Runtime } from '../runtimes/index.ts';
 import type { RuntimeName } from '../vocabulary.ts';
-import { commandsFor, type CommandObservation, type Scenario } from './types.ts';
+import { commandsFor, RUNTIME_FACTS_COMMAND, type CommandObservation, type Scenario } from './types.ts';
 
 /** The probe's text, sent to the target's `sh -s` on stdin; see probe.sh for the protocol. */
 export const PROBE_SCRIPT = readFileSync(projectFile('harness', 'scenario', 'probe.sh'), 'utf8');
@@ -10,9 +10,6 @@ export const PROBE_SCRIPT = readFileSync(projectFile('harness', 'scenario', 'pro
 function commandWords(commands: readonly CommandObservation[]): string[] {
   return [String(commands.length), ...commands.flatMap((c) => [c.name, String(c.run.length), ...c.run])];
 }
-
-/** The name of the outside command that asks the runtime for its own account (see Runtime.factsCommand). */
-export const RUNTIME_FACTS_COMMAND = 'runtime';
 
 /** What the scenario asks of its isolated process, in the runtime's terms. */
 export function isolateRequest(scenario: Scenario, runtime: RuntimeName): IsolateRequest {

@@ -11,6 +11,12 @@ export const FORKING_INSIDE_BUILTINS: readonly InsideBuiltin[] = ['uname', 'ns',
 export type OutsideBuiltin = (typeof OUTSIDE_BUILTINS)[number];
 export type Side = 'inside' | 'outside';
 
+/**
+ * The name of the probe's own outside command that asks the runtime for its account (Runtime.factsCommand);
+ * a scenario's command may not take it.
+ */
+export const RUNTIME_FACTS_COMMAND = 'runtime';
+
 /** A command of the scenario's own, run as an argv list (never through a shell) on one side. */
 export interface CommandObservation {
   name: string;
