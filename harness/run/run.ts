@@ -79,6 +79,11 @@ async function runTarget(
   emit: (e: RunEvent) => void,
 ): Promise<TargetReport> {
   let runtime: Runtime | undefined;
+  // A target that stops before its scenarios run is reported as it stands, then the run goes on.
+  const stop = (report: TargetReport) => {
+    emit({ type: 'target-ready', report });
+    return report;
+  };
   try {
     let prepared;
     // The target's timeline starts here: scenarios are placed on it (view.ts draws them).
@@ -87,81 +92,50 @@ async function runTarget(
       prepared = await target.prepare(options.signal);
     } catch (error) {
       const e = error as Error & { hint?: string };
-      const failed: TargetReport = {
-        kind: target.kind,
-        uname: '',
-        os: '',
-        status: 'error',
+      const why = {
         reason: error instanceof EnvironmentError ? 'environment' : 'prepare-failed',
         detail: e.message,
         ...(e.hint ? { hint: e.hint } : {}),
-        scenarios: options.scenarios.map((s) => ({
-          ...skippedResult(s, { reason: 'target-error', detail: e.message }),
-          status: 'error' as const,
-        })),
       };
-      emit({ type: 'target-ready', report: failed });
-      return failed;
+      const base = { kind: target.kind, uname: '', os: '' };
+      return stop(
+        endEarly(base, 'error', why, options.scenarios, () => ({
+          reason: 'target-error',
+          detail: e.message,
+        })),
+      );
     }
     const { info, skip } = prepared;
-    if (skip) {
-      const report: TargetReport = {
-        ...info,
-        status: 'skip',
-        reason: skip.reason,
-        detail: skip.detail,
-        ...(skip.hint ? { hint: skip.hint } : {}),
-        scenarios: options.scenarios.map((s) => skippedResult(s, skip)),
-      };
-      emit({ type: 'target-ready', report });
-      return report;
-    }
+    if (skip) return stop(endEarly(info, 'skip', skip, options.scenarios));
     const preflight = await runPreflight(target, options);
     runtime = createRuntime(options.runtime ?? 'unshare');
     const using = runtime;
-    const report: TargetReport = {
+    const base = {
       ...info,
-      status: 'ready',
       runtime: { name: using.name, version: 'unknown' },
       ...(preflight ? { preflight } : {}),
-      scenarios: [],
     };
     // A runtime that cannot work here (no daemon, not root) skips every scenario with its reason.
     let ready: Awaited<ReturnType<Runtime['prepare']>>;
     try {
       ready = await using.prepare(target, info, preflight, options.signal);
     } catch (error) {
-      if (options.signal?.aborted) {
-        // Ctrl-C while the runtime was getting ready: nothing ran, nothing failed.
-        Object.assign(report, { status: 'error', reason: 'interrupted', detail: 'the run was interrupted' });
-        emit({ type: 'target-ready', report });
-        return report;
-      }
+      // Ctrl-C while the runtime was getting ready: nothing ran, nothing failed.
+      if (options.signal?.aborted)
+        return stop(
+          endEarly(base, 'error', { reason: 'interrupted', detail: 'the run was interrupted' }, []),
+        );
       const detail = `preparing ${using.name} failed: ${(error as Error).message}`;
-      Object.assign(report, { status: 'error', reason: 'runtime-failed', detail });
-      report.scenarios = options.scenarios.map((s) => ({
-        ...skippedResult(s, { reason: 'runtime-failed', detail }),
-        status: 'error' as const,
-      }));
-      emit({ type: 'target-ready', report });
-      return report;
+      return stop(endEarly(base, 'error', { reason: 'runtime-failed', detail }, options.scenarios));
     }
-    report.runtime = ready.info;
+    base.runtime = ready.info;
     const runtimeSkip = ready.skip;
-    if (runtimeSkip) {
-      Object.assign(report, {
-        status: 'skip',
-        reason: runtimeSkip.reason,
-        detail: runtimeSkip.detail,
-        ...(runtimeSkip.hint ? { hint: runtimeSkip.hint } : {}),
-      });
-      // A scenario not written for this runtime says so; the others, why the runtime cannot run here.
-      report.scenarios = options.scenarios.map((s) =>
-        skippedResult(s, notForRuntime(s, using) ?? runtimeSkip),
+    // A scenario not written for this runtime says so; the others, why the runtime cannot run here.
+    if (runtimeSkip)
+      return stop(
+        endEarly(base, 'skip', runtimeSkip, options.scenarios, (s) => notForRuntime(s, using) ?? runtimeSkip),
       );
-      emit({ type: 'target-ready', report });
-      return report;
-    }
+    const report: TargetReport = { ...base, status: 'ready', scenarios: [] };
     emit({ type: 'target-ready', report });
 
     // Scenarios are independent (each isolates its own process): a few at a time, so that one's round trip
@@ -197,6 +171,30 @@ async function runTarget(
     await runtime?.close().catch(() => {});
     await target.close();
   }
+}
+
+/**
+ * A target that ended before its scenarios ran: its status and why, and each scenario with a reason (the
+ * target's, unless `reasonFor` says otherwise), as an error where the target broke.
+ */
+function endEarly(
+  base: Omit<TargetReport, 'status' | 'scenarios'>,
+  status: 'skip' | 'error',
+  why: Skip,
+  scenarios: readonly Scenario[],
+  reasonFor: (s: Scenario) => Skip = () => why,
+): TargetReport {
+  return {
+    ...base,
+    status,
+    reason: why.reason,
+    detail: why.detail,
+    ...(why.hint ? { hint: why.hint } : {}),
+    scenarios: scenarios.map((s) => ({
+      ...skippedResult(s, reasonFor(s)),
+      ...(status === 'error' ? { status } : {}),
+    })),
+  };
 }
 
 /**
