@@ -1,6 +1,6 @@
 // Layering of harness/, checked by `npm run lint` (dependency-cruiser). Data flows one way, lowest first:
 //
-//   base (vocabulary.ts, util/, errors.ts, version.ts, project-root.ts) → config → image → ssh → vm
+//   base (vocabulary.ts, util/, platform/, errors.ts, version.ts, project-root.ts) → config → image → ssh → vm
 //   → targets → runtimes → scenario → report → run → doctor → cli → index.ts (the public API)
 //
 // A module may import its own layer and any layer before it, never one after it. Tests (*.test.ts, test/)
@@ -9,7 +9,7 @@
 
 /** The layers in order, each a path regex relative to the project root. */
 const LAYERS = [
-  ['base', '^harness/(vocabulary|errors|version|project-root)\\.ts$|^harness/util/'],
+  ['base', '^harness/(vocabulary|errors|version|project-root)\\.ts$|^harness/(util|platform)/'],
   ['config', '^harness/config/'],
   ['image', '^harness/image/'],
   ['ssh', '^harness/ssh/'],

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { probeAccelerators } from '../harness/vm/probe-accel.ts';
 import { standInQemu, type StandInMode } from '../test/helpers/stand-in-qemu.ts';
+import { platformFor } from '../harness/platform/index.ts';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -27,8 +28,8 @@ const median = (v: number[]) => {
 
 const work = mkdtempSync(join(tmpdir(), 'nslab-bench-accel-'));
 try {
-  const standIn = (arg('--stand-in') ?? ((await probeAccelerators('linux')).kvm ? undefined : 'silent')) as
-    StandInMode | undefined;
+  const standIn = (arg('--stand-in') ??
+    ((await probeAccelerators(platformFor('linux'))).kvm ? undefined : 'silent')) as StandInMode | undefined;
   const env: Record<string, string> = { NSLAB_RUNTIME_DIR: join(work, 'run') };
   const extra: string[] = [];
   if (standIn) {

@@ -9,6 +9,7 @@ import { hostArch } from '../harness/image/arch.ts';
 import { probeAccelerators } from '../harness/vm/probe-accel.ts';
 import { qemuArgv } from '../harness/vm/qemu-argv.ts';
 import { findQemu } from '../harness/vm/qemu-binary.ts';
+import { hostPlatform } from '../harness/platform/index.ts';
 
 const [imageDir, work] = process.argv.slice(2) as [string, string];
 const image = await openImageDir(imageDir);
@@ -16,17 +17,17 @@ const secrets = newBootSecrets();
 writeFileSync(join(work, 'initrd.img'), Buffer.concat([readFileSync(image.initrd), secretsOverlay(secrets)]));
 writeFileSync(join(work, 'client_key'), opensshPrivateKey(secrets.client), { mode: 0o600 });
 writeFileSync(join(work, 'known_hosts'), `[127.0.0.1]:10122 ${secrets.host.publicLine}\n`);
-const qemu = await findQemu(image.manifest.arch, process.platform);
+const qemu = await findQemu(image.manifest.arch, hostPlatform);
 const d = chooseAccelerator({
-  platform: process.platform,
+  platform: hostPlatform,
   hostArch: hostArch(),
   guestArch: image.manifest.arch,
   requested: 'auto',
-  probes: await probeAccelerators(process.platform, qemu),
+  probes: await probeAccelerators(hostPlatform, qemu),
 });
 if ('error' in d) throw new Error(d.error);
 const argv = qemuArgv({
-  platform: process.platform,
+  platform: hostPlatform.os,
   guestArch: image.manifest.arch,
   accel: d.accel,
   kernel: image.bootKernel,

@@ -5,8 +5,12 @@
 export const NAMESPACES = ['pid', 'mnt', 'uts', 'ipc', 'net', 'user', 'cgroup', 'time'] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
-/** Where scenarios can run: this Linux host, or a QEMU VM. */
-export const TARGET_KINDS = ['native', 'vm'] as const;
+/** Machine architectures (host and guest), by the names `uname -m` prints. */
+export const ARCHES = ['x86_64', 'aarch64'] as const;
+export type Arch = (typeof ARCHES)[number];
+
+/** Where scenarios can run: this Linux host, a QEMU VM, or a WSL distribution (Windows). */
+export const TARGET_KINDS = ['native', 'vm', 'wsl'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export interface KernelIdentity {

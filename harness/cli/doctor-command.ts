@@ -1,3 +1,4 @@
+import { onInterrupt } from './interrupt.ts';
 import { Command } from 'commander';
 import { ExitCode, type NslabError } from '../errors.ts';
 import { doctorReport, formatDoctor, gatherDoctorFacts, type TrialFailure } from '../doctor/index.ts';
@@ -57,10 +58,7 @@ async function trialBoot(
   verdicts: AccelVerdicts,
 ): Promise<TrialFailure | undefined> {
   const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(ExitCode.interrupted);
-    abort.abort();
-  };
+  let release = () => {};
   try {
     const image = await buildImage({
       config: DEFAULT_LINUXKIT_YML,
@@ -69,7 +67,7 @@ async function trialBoot(
       cacheRoot: o.cache,
       log,
     });
-    process.on('SIGINT', onSigint);
+    release = onInterrupt(() => abort.abort());
     const vm = await new VmBuilder(image)
       .withQemu(o.qemu)
       .withAccel('auto')
@@ -84,6 +82,6 @@ async function trialBoot(
     const e = error as NslabError;
     return { message: e.message.split('\n')[0]!, hint: e.hint };
   } finally {
-    process.off('SIGINT', onSigint);
+    release();
   }
 }

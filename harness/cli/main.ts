@@ -1,3 +1,4 @@
+import { installInterruptHandling } from './interrupt.ts';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, NslabError } from '../errors.ts';
 import { NSLAB_VERSION } from '../version.ts';
@@ -40,6 +41,7 @@ Reports: every run writes reports/<run-id>/report.json and report.html; reports/
 /** Runs the CLI and returns the exit code; never throws for expected errors. */
 export async function main(argv: string[]): Promise<number> {
   const state: CliState = { exitCode: ExitCode.ok };
+  installInterruptHandling();
   const program = buildProgram(state);
   program.commands.forEach(function applyExitOverride(c: Command) {
     c.exitOverride();

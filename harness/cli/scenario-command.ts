@@ -1,3 +1,6 @@
+import { hostPlatform } from '../platform/index.ts';
+import { WslTarget } from '../targets/wsl.ts';
+import { interruptExitCode, onInterrupt } from './interrupt.ts';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -18,7 +21,7 @@ import { formatSummary } from './summary.ts';
 import type { CliState } from './cli-state.ts';
 import { addVmOptions, createVmTarget, formatShowCommand, type VmCliOptions } from './vm-target.ts';
 
-export const TARGET_CHOICES = ['native', 'vm', 'all'] as const;
+export const TARGET_CHOICES = ['native', 'vm', 'wsl', 'all'] as const;
 type TargetChoice = (typeof TARGET_CHOICES)[number];
 
 /** Native where namespaces are native (Linux); elsewhere the VM is the only place they exist. */
@@ -28,6 +31,7 @@ export function defaultTarget(platform: NodeJS.Platform = process.platform): Tar
 
 interface ScenarioOptions extends VmCliOptions {
   target: TargetChoice;
+  wslDistro?: string;
   runtime: RuntimeName;
   timeout: string;
   json?: boolean;
@@ -66,7 +70,10 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
     .description('run one scenario (or all) on the chosen targets and write a report')
     .argument('<name>', 'a scenario name from `nslab list`, or "all"')
     .addOption(
-      new Option('-t, --target <target>', 'where to run: native (this Linux host), vm (a QEMU VM), or all')
+      new Option(
+        '-t, --target <target>',
+        'where to run: native (this Linux host), vm (a QEMU VM), wsl (a WSL distribution, Windows only), or all (native and vm, and wsl on Windows)',
+      )
         .choices(TARGET_CHOICES)
         .default(defaultTarget()),
     )
@@ -82,7 +89,8 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
     .option('--report-dir <dir>', 'where reports are written', 'reports')
     .option('--scenarios-dir <dir>', 'where scenario files are read from', DEFAULT_SCENARIOS_DIR)
     .option('--timeout <seconds>', 'how long one scenario may run before it is stopped', '60')
-    .option('--keep', 'vm: leave the VM running afterwards, for inspection (nslab vm down stops it)');
+    .option('--keep', 'vm: leave the VM running afterwards, for inspection (nslab vm down stops it)')
+    .option('--wsl-distro <name>', "wsl: the WSL distribution to run in (default: WSL's default one)");
   addVmOptions(scenario).action(async (name: string, options: ScenarioOptions) => {
     const timeout = Number(options.timeout);
     if (!Number.isFinite(timeout) || timeout <= 0) {
@@ -92,8 +100,10 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
     }
     const scenarios = pick(await loadScenarioDir(options.scenariosDir), name);
     if (options.showCommand) {
-      if (options.target === 'native')
-        throw new UsageError('--show-command shows the QEMU command line: use it with --target vm or all');
+      if (options.target === 'native' || options.target === 'wsl')
+        throw new UsageError(
+          `--show-command shows the QEMU command line: use it with --target vm or all, not ${options.target}`,
+        );
       const vm = createVmTarget({ ...options, keep: options.keep ?? false });
       return void process.stdout.write(formatShowCommand(await vm.showCommand()));
     }
@@ -101,17 +111,20 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
     if (options.target === 'native' || options.target === 'all') targets.push(new NativeTarget());
     if (options.target === 'vm' || options.target === 'all')
       targets.push(createVmTarget({ ...options, keep: options.keep ?? false }));
+    if (options.target === 'wsl' || (options.target === 'all' && hostPlatform.os === 'win32'))
+      targets.push(new WslTarget({ distro: options.wslDistro }));
 
-    // Ctrl-C: the first stops the run at the next safe point and still writes the report; the second quits.
+    // Ctrl-C or SIGTERM: the first stops the run at the next safe point and still writes the report; a
+    // second quits at once (the VMs this process owns are killed on the way out).
     const abort = new AbortController();
-    const onSigint = () => {
-      if (abort.signal.aborted) process.exit(ExitCode.interrupted);
+    let stoppedBy: NodeJS.Signals | undefined;
+    const release = onInterrupt((signal) => {
+      stoppedBy = signal;
       process.stderr.write(
-        '\nnslab: interrupted; stopping and writing the report (Ctrl-C again to quit now)\n',
+        `\nnslab: interrupted (${signal}); stopping and writing the report (Ctrl-C again to quit now)\n`,
       );
       abort.abort();
-    };
-    process.on('SIGINT', onSigint);
+    });
     try {
       const report = await runAll({
         scenarios,
@@ -133,8 +146,9 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
       else process.stdout.write(`${formatSummary(report)}\nreport: ${written.html}\n`);
       if (options.json) process.stderr.write(`nslab: report: ${written.html}\n`);
       state.exitCode = exitCodeFor(report);
+      if (stoppedBy && state.exitCode === ExitCode.interrupted) state.exitCode = interruptExitCode(stoppedBy);
     } finally {
-      process.off('SIGINT', onSigint);
+      release();
     }
   });
 

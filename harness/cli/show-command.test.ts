@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { qemuArgv } from '../vm/qemu-argv.ts';
 import { formatShowCommand } from './vm-target.ts';
+import { platformFor } from '../platform/index.ts';
 
 // --show-command prints what a user pastes into their shell, so each host's quoting is checked by reading the
 // line back: POSIX sh for real, PowerShell by its rule for single-quoted strings (no PowerShell here).
@@ -33,7 +34,7 @@ function powershellWords(line: string): string[] {
 
 describe('--show-command quoting, per host', () => {
   it('Windows: a PowerShell line whose words are the argv, paths with spaces, quotes and $ intact', () => {
-    const line = formatShowCommand([{ accel: 'whpx', argv: winArgv }], 'win32').trimEnd();
+    const line = formatShowCommand([{ accel: 'whpx', argv: winArgv }], platformFor('win32')).trimEnd();
     expect(line.startsWith("& 'C:\\Program Files\\qemu\\qemu-system-x86_64.exe' ")).toBe(true);
     expect(powershellWords(line)).toEqual(['&', ...winArgv]);
     // Unquoted, the program path would be two words and the guest's paths would be cut at their spaces.
@@ -42,7 +43,7 @@ describe('--show-command quoting, per host', () => {
 
   it('Linux and macOS: a POSIX line that sh reads back into the same argv', async () => {
     const argv = ['/opt/homebrew/bin/qemu-system-aarch64', ...winArgv.slice(1)];
-    const line = formatShowCommand([{ accel: 'tcg', argv }], 'darwin').trimEnd();
+    const line = formatShowCommand([{ accel: 'tcg', argv }], platformFor('darwin')).trimEnd();
     const { stdout } = await execa('sh', ['-c', `set -- ${line}; printf '%s\\0' "$@"`]);
     expect(stdout.split('\0').slice(0, -1)).toEqual(argv);
   });
@@ -53,7 +54,7 @@ describe('--show-command quoting, per host', () => {
         { accel: 'whpx', argv: winArgv },
         { accel: 'tcg', argv: winArgv },
       ],
-      'win32',
+      platformFor('win32'),
     );
     expect(text.split('\n')[1]).toBe(
       '# if whpx does not run the guest, nslab boots again under tcg (with a new id):',

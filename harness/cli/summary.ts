@@ -27,7 +27,7 @@ export function formatSummary(report: RunReport): string {
       const o = s.observations;
       const v = scenarioVerdicts(report.view, tv.key, s.name);
       if (o && (o.inside.kernel || o.outside.kernel)) {
-        const where = t.kind === 'vm' ? 'VM' : 'host';
+        const where = t.kind === 'vm' ? 'VM' : t.kind === 'wsl' ? 'WSL VM' : 'host';
         push(
           `        inside:  PID ${String(o.inside.pid ?? '—').padEnd(8)} kernel ${kernelLine(o.inside.kernel) ?? '—'}`,
         );

@@ -1,3 +1,4 @@
+import { onInterrupt } from './interrupt.ts';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -35,8 +36,7 @@ export function registerVmCommands(program: Command, state: CliState): void {
       return;
     }
     const abort = new AbortController();
-    const onSigint = () => abort.abort();
-    process.once('SIGINT', onSigint);
+    const release = onInterrupt(() => abort.abort());
     try {
       const started = await (await target.vmBuilder()).withSignal(abort.signal).boot();
       started.detach();
@@ -56,7 +56,7 @@ export function registerVmCommands(program: Command, state: CliState): void {
         ].join('\n'),
       );
     } finally {
-      process.off('SIGINT', onSigint);
+      release();
     }
   });
 

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { BUILDERS, hostArch, parseArch, type BuilderChoice } from '../image/index.ts';
 import { VmTarget } from '../targets/vm.ts';
 import { UsageError } from '../errors.ts';
-import { powershellJoin, shellJoin } from '../util/shell-quote.ts';
+import { hostPlatform, type Platform } from '../platform/index.ts';
 import { ACCELS, type AccelChoice } from '../vm/accel.ts';
 import { DEFAULT_IMAGE_CACHE, DEFAULT_LINUXKIT_YML } from './paths.ts';
 
@@ -47,18 +47,19 @@ export function addVmOptions(cmd: Command): Command {
     .option('--show-command', 'vm: print the QEMU command line a boot would run, and exit without booting');
 }
 
-/** --show-command: each planned command on one line, shell-quoted; a fallback is introduced by a comment. */
-/** The QEMU command lines, ready to paste: POSIX shell quoting, or PowerShell's on Windows. Pure. */
+/**
+ * --show-command: the QEMU command lines, ready to paste into the host's shell (POSIX quoting, or PowerShell's
+ * on Windows); a fallback is introduced by a comment. Pure.
+ */
 export function formatShowCommand(
   commands: { accel: string; argv: string[] }[],
-  platform: NodeJS.Platform = process.platform,
+  platform: Platform = hostPlatform,
 ): string {
-  const join = platform === 'win32' ? powershellJoin : shellJoin;
   return commands
     .map((c, i) =>
       i === 0
-        ? join(c.argv)
-        : `# if ${commands[i - 1]!.accel} does not run the guest, nslab boots again under ${c.accel} (with a new id):\n${join(c.argv)}`,
+        ? platform.quote(c.argv)
+        : `# if ${commands[i - 1]!.accel} does not run the guest, nslab boots again under ${c.accel} (with a new id):\n${platform.quote(c.argv)}`,
     )
     .join('\n')
     .concat('\n');

@@ -5,7 +5,8 @@ import { execa } from 'execa';
 import { ARCHES, hostArch, listImages, type Arch } from '../image/index.ts';
 import { ACCESS_FACTS_SCRIPT, parseAccessFacts, type AccessFacts } from '../targets/native-access.ts';
 import { findOnPath } from '../util/find-on-path.ts';
-import { chooseAccelerator, nativeAccelerator, type Accel, type AccelDecision } from '../vm/accel.ts';
+import { hostPlatform, type Platform } from '../platform/index.ts';
+import { chooseAccelerator, type Accel, type AccelDecision } from '../vm/accel.ts';
 import { AccelVerdicts, kvmDevice, lookUpVerdict, type Verdict } from '../vm/accel-verdict.ts';
 import { probeAccelerators } from '../vm/probe-accel.ts';
 import {
@@ -13,7 +14,6 @@ import {
   parseQemuVersion,
   qemuBinaryName,
   qemuInstallHint,
-  qemuSearchDirs,
   qemuVersionLine,
 } from '../vm/qemu-binary.ts';
 import { otherFolderHint, pathFacts, privateDirProblem, runtimeDirChoice } from '../vm/runtime-dir.ts';
@@ -80,17 +80,12 @@ async function folderBytes(dir: string): Promise<number> {
   return total;
 }
 
-async function qemuFacts(
-  arch: Arch,
-  platform: NodeJS.Platform,
-  hArch: Arch,
-  override?: string,
-): Promise<QemuFacts> {
+async function qemuFacts(arch: Arch, platform: Platform, hArch: Arch, override?: string): Promise<QemuFacts> {
   const installHint = qemuInstallHint(arch, platform);
   const path =
     override && arch === hArch
       ? override
-      : findOnPath(qemuBinaryName(arch, platform), qemuSearchDirs(platform), platform);
+      : findOnPath(qemuBinaryName(arch, platform), platform.qemuSearchDirs(process.env), platform);
   if (!path) return { arch, installHint };
   const versionLine = await qemuVersionLine(path);
   const versionProblem =
@@ -104,12 +99,12 @@ export async function gatherDoctorFacts(options: {
   qemu?: string;
   verdicts?: AccelVerdicts;
 }): Promise<DoctorFacts> {
-  const platform = process.platform;
+  const platform = hostPlatform;
   const arch = hostArch();
   const verdicts = options.verdicts ?? new AccelVerdicts();
   const qemu = await Promise.all(ARCHES.map((a) => qemuFacts(a, platform, arch, options.qemu)));
   const own = qemu.find((q) => q.arch === arch);
-  const native = nativeAccelerator(platform);
+  const native = platform.accelerator;
   const probes = await probeAccelerators(platform, own?.path, arch);
   const decision = chooseAccelerator({
     platform,
@@ -151,11 +146,11 @@ export async function gatherDoctorFacts(options: {
     neededFor,
   });
   return {
-    host: { platform, arch, os: os.type(), release: os.release(), version: os.version() },
+    host: { platform: process.platform, arch, os: os.type(), release: os.release(), version: os.version() },
     qemu,
     accel: {
       native,
-      ...(platform === 'linux'
+      ...(platform.os === 'linux'
         ? {
             device: {
               path: kvmDevice(),
@@ -170,10 +165,10 @@ export async function gatherDoctorFacts(options: {
       allVerdicts: (await verdicts.all()).length,
     },
     native:
-      platform === 'linux'
+      platform.os === 'linux'
         ? parseAccessFacts(
             (await execa('sh', ['-c', ACCESS_FACTS_SCRIPT], { reject: false })).stdout,
-            platform,
+            platform.os,
           )
         : undefined,
     runtime: {
@@ -185,12 +180,12 @@ export async function gatherDoctorFacts(options: {
     },
     cache: { root: options.cacheRoot, images, aptBytes: await folderBytes(join(options.cacheRoot, 'apt')) },
     builders: {
-      linuxkit: findOnPath('linuxkit'),
+      linuxkit: findOnPath(platform.exe('linuxkit')),
       aptGet: findOnPath('apt-get'),
       dpkgDeb: findOnPath('dpkg-deb'),
     },
     tools:
-      platform === 'linux'
+      platform.os === 'linux'
         ? [
             tool('unshare', 'util-linux', 'native scenarios: new namespaces'),
             tool('nsenter', 'util-linux', 'native scenarios: entering namespaces'),

@@ -1,8 +1,7 @@
 import { UsageError } from '../errors.ts';
+import { ARCHES, type Arch } from '../vocabulary.ts';
 
-/** Guest architectures, by the names `uname -m` prints. */
-export const ARCHES = ['x86_64', 'aarch64'] as const;
-export type Arch = (typeof ARCHES)[number];
+export { ARCHES, type Arch };
 
 interface ArchFacts {
   /** Debian's name for it. */

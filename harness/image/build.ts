@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { hostPlatform } from '../platform/index.ts';
 import { findOnPath } from '../util/find-on-path.ts';
 import { EnvironmentError, UsageError } from '../errors.ts';
 import type { Arch } from './arch.ts';
@@ -46,7 +47,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   }
   const validated = await validateLinuxkitFile(options.config);
   const builder = chooseBuilder(options.builder, {
-    linuxkit: findOnPath('linuxkit') !== undefined,
+    linuxkit: findOnPath(hostPlatform.exe('linuxkit')) !== undefined,
     aptGet: findOnPath('apt-get') !== undefined,
   });
   const common = { arch: options.arch, cacheRoot: options.cacheRoot, log: options.log };

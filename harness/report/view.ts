@@ -89,8 +89,11 @@ export const kernelLine = (k?: KernelIdentity): string | undefined =>
 const OS_NAME: Record<string, string> = { linux: 'Linux', darwin: 'macOS', win32: 'Windows' };
 export const osName = (os: string) => OS_NAME[os] ?? os;
 
-/** The host OS a target ran on: the VM's real host, or the native target's own OS. */
-const hostOs = (t: TargetReport) => (t.kind === 'vm' ? (t.host?.os ?? '') : t.os);
+/** A VM or WSL: the probe ran on a Linux kernel with a real host below it. */
+const layered = (t: TargetReport) => t.kind !== 'native';
+
+/** The host OS a target ran on: the real host below a VM or WSL, or the native target's own OS. */
+const hostOs = (t: TargetReport) => (layered(t) ? (t.host?.os ?? '') : t.os);
 
 /** The scenario whose observations stand for the target in the headline: pid-ns, else the first with PIDs. */
 function representative(t: TargetReport): ScenarioResult | undefined {
@@ -105,7 +108,7 @@ function verdicts(t: TargetReport, s: ScenarioResult): { sameKernel?: boolean; v
   const host = kernelLine(t.host?.kernel);
   return {
     ...(inside && outside ? { sameKernel: inside === outside } : {}),
-    ...(t.kind === 'vm' && host && outside ? { vmKernelIsHost: host === outside } : {}),
+    ...(layered(t) && host && outside ? { vmKernelIsHost: host === outside } : {}),
   };
 }
 
@@ -143,6 +146,7 @@ function timeline(t: TargetReport): TimelineBar[] {
 
 function column(t: TargetReport): string {
   if (t.kind === 'native') return `native ${osName(t.os)}`;
+  if (t.kind === 'wsl') return `WSL on ${osName(t.host?.os ?? '?')}`;
   const accel = t.host?.accelerator ? ` (${t.host.accelerator})` : '';
   return `VM on ${osName(t.host?.os ?? '?')}${accel}`;
 }
@@ -153,7 +157,7 @@ function chain(t: TargetReport, s: ScenarioResult | undefined): ChainLink[] {
   const links: ChainLink[] = [
     { layer: 'container', pid: o.inside.pid, pidNs: o.inside.ns?.pid ?? o.outside.ns?.pid },
     {
-      layer: t.kind === 'vm' ? 'vm' : 'host',
+      layer: layered(t) ? 'vm' : 'host',
       pid: o.outside.pid,
       ...(o.outside.parents?.[0]?.comm ? { what: o.outside.parents[0].comm } : {}),
       ...(o.outside.hostNs?.pid ? { pidNs: o.outside.hostNs.pid } : {}),
@@ -178,7 +182,7 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
     const o = rep?.observations;
     const v = rep ? verdicts(t, rep) : {};
     const containerKernel = kernelLine(o?.inside.kernel);
-    const hostKernel = t.kind === 'vm' ? kernelLine(t.host?.kernel) : kernelLine(o?.outside.kernel);
+    const hostKernel = layered(t) ? kernelLine(t.host?.kernel) : kernelLine(o?.outside.kernel);
     const counts = { pass: 0, fail: 0, skip: 0, error: 0 };
     for (const s of t.scenarios) {
       counts[s.status] += 1;
@@ -200,14 +204,13 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
       kind: t.kind,
       status: t.status,
       ...(t.reason ? { reason: t.reason } : {}),
-      host:
-        t.kind === 'vm'
-          ? {
-              os: t.host?.os ?? '',
-              uname: t.host?.uname ?? '',
-              ...(t.host?.model ? { model: t.host.model } : {}),
-            }
-          : { os: t.os, uname: t.uname },
+      host: layered(t)
+        ? {
+            os: t.host?.os ?? '',
+            uname: t.host?.uname ?? '',
+            ...(t.host?.model ? { model: t.host.model } : {}),
+          }
+        : { os: t.os, uname: t.uname },
       ...(t.uname ? { observerUname: t.uname } : {}),
       ...(o?.inside.uname ? { containerUname: o.inside.uname } : {}),
       ...(containerKernel ? { containerKernel } : {}),

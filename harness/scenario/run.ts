@@ -13,7 +13,7 @@ import { UnshareRuntime, type Runtime } from '../runtimes/index.ts';
  */
 function hostLayerCheck(info: TargetInfo | undefined, o: Observations): ExpectationResult | undefined {
   const host = info?.host;
-  if (info?.kind !== 'vm' || !host?.kernel || host.os === 'linux' || !o.outside.kernel) return undefined;
+  if (info?.kind === 'native' || !host?.kernel || host.os === 'linux' || !o.outside.kernel) return undefined;
   const differs =
     host.kernel.name !== o.outside.kernel.name || host.kernel.release !== o.outside.kernel.release;
   return {

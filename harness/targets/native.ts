@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { execa } from 'execa';
+import { hostPlatform } from '../platform/index.ts';
+import { treeKill } from '../platform/tree-kill.ts';
 import { ACCESS_FACTS_SCRIPT, decideAccess, notLinux, parseAccessFacts } from './native-access.ts';
 import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
 
@@ -9,6 +11,8 @@ export interface NativeTargetOptions {
   prefix?: string[];
   /** Environment for every command (e.g. a PATH without unshare, to test that skip). */
   env?: Record<string, string>;
+  /** Add `env` to this process's environment instead of replacing it. */
+  extendEnv?: boolean;
   /** Pretend to be another OS; only for tests of the not-linux path. */
   platform?: NodeJS.Platform;
 }
@@ -52,10 +56,10 @@ export class NativeTarget implements Target {
       reject: false,
       stripFinalNewline: false,
       env: this.options.env,
-      extendEnv: this.options.env === undefined,
+      extendEnv: this.options.extendEnv ?? this.options.env === undefined,
       detached: true,
     });
-    const stop = () => killGroup(child.pid, 'SIGTERM');
+    const stop = () => endAll(child.pid, 'SIGTERM');
     signal?.addEventListener('abort', stop, { once: true });
     if (signal?.aborted) stop();
     try {
@@ -69,13 +73,15 @@ export class NativeTarget implements Target {
     } finally {
       signal?.removeEventListener('abort', stop);
       // After an interrupt, whatever is left of the group (the isolated process) goes too.
-      if (signal?.aborted) killGroup(child.pid, 'SIGKILL');
+      if (signal?.aborted) endAll(child.pid, 'SIGKILL');
     }
   }
 }
 
-function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+/** Ends the probe's process group; on Windows (the wsl target), its process tree. */
+function endAll(pid: number | undefined, sig: NodeJS.Signals): void {
   if (pid === undefined) return;
+  if (hostPlatform.treeKillArgv(pid)) return void treeKill(hostPlatform, pid);
   try {
     process.kill(-pid, sig);
   } catch {

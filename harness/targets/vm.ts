@@ -10,6 +10,7 @@ import { readState, vmDirs } from '../vm/state.ts';
 import { StartedVm, VmBuilder } from '../vm/vm.ts';
 import { hostModel, hostUname } from './native.ts';
 import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
+import { hostPlatform } from '../platform/index.ts';
 
 export interface VmTargetOptions {
   config: string;
@@ -31,7 +32,7 @@ async function qemuFacts(
   override?: string,
 ): Promise<{ path: string; version: string } | undefined> {
   try {
-    const path = await findQemu(arch, process.platform, override);
+    const path = await findQemu(arch, hostPlatform, override);
     return { path, version: await qemuVersionLine(path) };
   } catch {
     return undefined;

@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs';
-import { delimiter as hostDelimiter, posix, win32 } from 'node:path';
+import { hostPlatform, type Platform } from '../platform/index.ts';
 
 /**
  * The full path of an executable found in `dirs` (default: this process's PATH), or undefined. Paths are
@@ -7,12 +7,11 @@ import { delimiter as hostDelimiter, posix, win32 } from 'node:path';
  */
 export function findOnPath(
   name: string,
-  dirs: string[] = (process.env.PATH ?? '').split(hostDelimiter).filter(Boolean),
-  platform: NodeJS.Platform = process.platform,
+  dirs: string[] = hostPlatform.pathDirs(process.env),
+  platform: Platform = hostPlatform,
 ): string | undefined {
-  const { join } = platform === 'win32' ? win32 : posix;
   for (const dir of dirs) {
-    const p = join(dir, name);
+    const p = platform.path.join(dir, name);
     try {
       accessSync(p, constants.X_OK);
       return p;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccelVerdicts, deviceIdentity, lookUpVerdict, type VerdictKey } from './accel-verdict.ts';
+import { platformFor } from '../platform/index.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -65,7 +66,7 @@ describe('the key', () => {
     process.env.NSLAB_KVM_DEVICE = dev;
     try {
       const s = statSync(dev);
-      expect(await deviceIdentity('kvm', 'linux')).toBe(
+      expect(await deviceIdentity('kvm', platformFor('linux'))).toBe(
         `${dev} rdev=${s.rdev} ino=${s.ino} ctime=${Math.round(s.ctimeMs)}`,
       );
       const store = new AccelVerdicts(join(dir, 'v.json'));
@@ -74,7 +75,7 @@ describe('the key', () => {
         guestArch: 'x86_64',
         qemu: dev,
         qemuVersion: 'v',
-        platform: 'linux',
+        platform: platformFor('linux'),
       } as const;
       const { key: k, verdict } = await lookUpVerdict(store, input);
       expect(verdict).toBeUndefined();
@@ -93,13 +94,13 @@ describe('the key', () => {
         settled: true,
       });
       rmSync(dev);
-      expect(await deviceIdentity('kvm', 'linux')).toBe(`${dev} absent`);
+      expect(await deviceIdentity('kvm', platformFor('linux'))).toBe(`${dev} absent`);
     } finally {
       delete process.env.NSLAB_KVM_DEVICE;
     }
   });
   it('other hosts are keyed by their accelerator and OS (the kernel release is in the key too)', async () => {
-    expect(await deviceIdentity('hvf', 'darwin')).toBe('hvf on darwin');
-    expect(await deviceIdentity('whpx', 'win32')).toBe('whpx on win32');
+    expect(await deviceIdentity('hvf', platformFor('darwin'))).toBe('hvf on darwin');
+    expect(await deviceIdentity('whpx', platformFor('win32'))).toBe('whpx on win32');
   });
 });

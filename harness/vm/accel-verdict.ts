@@ -3,7 +3,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import type { Arch } from '../image/arch.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
-import { userStateDir } from '../util/user-dirs.ts';
+import { hostPlatform, type Platform } from '../platform/index.ts';
 import { cpuModel, type Accel } from './accel.ts';
 import type { TrialRecord } from './accel-trial.ts';
 
@@ -36,7 +36,8 @@ const sameKey = (a: VerdictKey, b: VerdictKey) =>
   Object.keys(a).length === Object.keys(b).length;
 
 /** The default place: the user's state folder, never the project (a verdict is about the host). */
-export const defaultVerdictFile = () => join(userStateDir(), 'accel-verdicts.json');
+export const defaultVerdictFile = () =>
+  join(hostPlatform.stateDir(process.env, os.homedir()), 'accel-verdicts.json');
 
 /**
  * Remembered accelerator verdicts, one JSON file written atomically. A missing or unreadable file is an empty
@@ -83,8 +84,8 @@ export class AccelVerdicts {
 export const kvmDevice = (env: NodeJS.ProcessEnv = process.env) => env.NSLAB_KVM_DEVICE || '/dev/kvm';
 
 /** The accelerator device's identity on this host, as a short text. */
-export async function deviceIdentity(accel: Accel, platform: NodeJS.Platform): Promise<string> {
-  if (accel === 'kvm' && platform === 'linux') {
+export async function deviceIdentity(accel: Accel, platform: Platform): Promise<string> {
+  if (accel === 'kvm' && platform.os === 'linux') {
     const dev = kvmDevice();
     try {
       // A reloaded kvm module (e.g. with nested=1) makes a new device node: a new change time.
@@ -94,13 +95,13 @@ export async function deviceIdentity(accel: Accel, platform: NodeJS.Platform): P
       return `${dev} absent`;
     }
   }
-  return `${accel} on ${platform}`;
+  return `${accel} on ${platform.os}`;
 }
 
 /** Gathers the key for this host, this QEMU and this accelerator, and what is remembered under it. */
 export async function lookUpVerdict(
   verdicts: AccelVerdicts,
-  input: { accel: Accel; guestArch: Arch; qemu: string; qemuVersion: string; platform: NodeJS.Platform },
+  input: { accel: Accel; guestArch: Arch; qemu: string; qemuVersion: string; platform: Platform },
 ): Promise<{ key: VerdictKey; verdict?: Verdict }> {
   const key: VerdictKey = {
     accel: input.accel,

@@ -1,4 +1,5 @@
 import type { Arch } from '../image/arch.ts';
+import type { Platform } from '../platform/index.ts';
 
 export const ACCELS = ['auto', 'kvm', 'hvf', 'whpx', 'tcg'] as const;
 export type AccelChoice = (typeof ACCELS)[number];
@@ -38,28 +39,24 @@ export interface AccelDecision {
   reason: string;
 }
 
-const NATIVE: Partial<Record<NodeJS.Platform, Accel>> = { linux: 'kvm', darwin: 'hvf', win32: 'whpx' };
-
-/** The hardware accelerator of a host OS, if it has one. */
-export const nativeAccelerator = (platform: NodeJS.Platform) => NATIVE[platform];
-
 /**
  * Chooses the accelerator from what probing found, never from assumptions. A guest of another architecture
  * always gets TCG. Asking for one that is not usable returns an error text (the CLI exits 3 with it). Pure.
  */
 export function chooseAccelerator(input: {
-  platform: NodeJS.Platform;
+  platform: Platform;
   hostArch: Arch;
   guestArch: Arch;
   requested: AccelChoice;
   probes: AccelProbes;
 }): AccelDecision | { error: string } {
-  const { platform, hostArch, guestArch, requested, probes } = input;
-  const native = NATIVE[platform];
+  const { hostArch, guestArch, requested, probes } = input;
+  const native = input.platform.accelerator;
+  const platform = input.platform.os;
   const foreign = hostArch !== guestArch;
   const usable = (a: Accel): string | undefined => {
     if (a === 'tcg') return undefined;
-    if (a !== native) return `${a} is not an accelerator of ${platform} (that is ${native ?? 'none'})`;
+    if (a !== native) return `${a} is not an accelerator of ${platform} (that is ${native})`;
     if (foreign)
       return `${a} cannot run an ${guestArch} guest on this ${hostArch} host; only tcg emulates another architecture`;
     if (a === 'hvf' && probes.hvf && probes.hvfEntitlement === 'missing')
@@ -78,12 +75,12 @@ export function chooseAccelerator(input: {
     if (why) return { error: `--accel ${requested} is not usable here: ${why}` };
     return { accel: requested, reason: `asked for with --accel ${requested}` };
   }
-  if (native && !usable(native))
+  const why = usable(native);
+  if (!why)
     return {
       accel: native,
       reason: `${native} is available (${guestArch} guest on a ${hostArch} ${platform} host)`,
     };
-  const why = native ? usable(native) : `no hardware accelerator on ${platform}`;
   return { accel: 'tcg', reason: `software emulation: ${why}` };
 }
 

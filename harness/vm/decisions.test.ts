@@ -3,8 +3,9 @@ import { chooseAccelerator, parseEntitlements, cpuModel, type AccelProbes } from
 import { qemuArgv } from './qemu-argv.ts';
 import { takenPort } from './port.ts';
 import { whpxProbeArgv } from './probe-accel.ts';
-import { checkQemuVersion, parseQemuVersion, qemuBinaryName, qemuSearchDirs } from './qemu-binary.ts';
-import { commandLineSource, looksLikeOurQemu, stopPlan } from './cleanup.ts';
+import { checkQemuVersion, parseQemuVersion, qemuBinaryName, qemuInstallHint } from './qemu-binary.ts';
+import { looksLikeOurQemu } from './cleanup.ts';
+import { platformFor, type HostOs } from '../platform/index.ts';
 import { combinationName, PLATFORMS, possibleCombinations } from '../../test/helpers/accel-matrix.ts';
 
 const NONE: AccelProbes = { kvm: false, hvf: false, whpx: false };
@@ -25,9 +26,14 @@ describe('chooseAccelerator (pure, every host)', () => {
     ['win32', 'x86_64', 'x86_64', NONE, 'tcg'],
     ['win32', 'aarch64', 'aarch64', { ...NONE, whpx: true }, 'whpx'],
     ['win32', 'aarch64', 'x86_64', ALL, 'tcg'],
-    ['freebsd', 'x86_64', 'x86_64', ALL, 'tcg'],
   ] as const)('auto on %s/%s with a %s guest → %s', (platform, hostArch, guestArch, probes, want) => {
-    const d = chooseAccelerator({ platform, hostArch, guestArch, requested: 'auto', probes });
+    const d = chooseAccelerator({
+      platform: platformFor(platform),
+      hostArch,
+      guestArch,
+      requested: 'auto',
+      probes,
+    });
     expect('accel' in d && d.accel).toBe(want);
     expect('reason' in d && d.reason.length).toBeGreaterThan(10);
   });
@@ -35,7 +41,7 @@ describe('chooseAccelerator (pure, every host)', () => {
   it('macOS: a QEMU without the hypervisor entitlement gets no HVF, and the reason says how to get one', () => {
     const probes = { ...NONE, hvf: true, hvfEntitlement: 'missing' as const };
     const auto = chooseAccelerator({
-      platform: 'darwin',
+      platform: platformFor('darwin'),
       hostArch: 'aarch64',
       guestArch: 'aarch64',
       requested: 'auto',
@@ -46,7 +52,7 @@ describe('chooseAccelerator (pure, every host)', () => {
       reason: expect.stringMatching(/com\.apple\.security\.hypervisor.*brew reinstall qemu/),
     });
     const asked = chooseAccelerator({
-      platform: 'darwin',
+      platform: platformFor('darwin'),
       hostArch: 'aarch64',
       guestArch: 'aarch64',
       requested: 'hvf',
@@ -84,7 +90,7 @@ describe('chooseAccelerator (pure, every host)', () => {
 
   it('an accelerator asked for but not usable is an error that says why', () => {
     const d = chooseAccelerator({
-      platform: 'linux',
+      platform: platformFor('linux'),
       hostArch: 'x86_64',
       guestArch: 'x86_64',
       requested: 'kvm',
@@ -94,7 +100,7 @@ describe('chooseAccelerator (pure, every host)', () => {
       error: expect.stringMatching(/--accel kvm is not usable here: \/dev\/kvm is missing or not read-write/),
     });
     const h = chooseAccelerator({
-      platform: 'linux',
+      platform: platformFor('linux'),
       hostArch: 'x86_64',
       guestArch: 'x86_64',
       requested: 'hvf',
@@ -102,7 +108,7 @@ describe('chooseAccelerator (pure, every host)', () => {
     });
     expect(h).toEqual({ error: expect.stringMatching(/hvf is not an accelerator of linux/) });
     const f = chooseAccelerator({
-      platform: 'darwin',
+      platform: platformFor('darwin'),
       hostArch: 'aarch64',
       guestArch: 'x86_64',
       requested: 'hvf',
@@ -115,7 +121,7 @@ describe('chooseAccelerator (pure, every host)', () => {
     for (const platform of PLATFORMS) {
       expect(
         chooseAccelerator({
-          platform,
+          platform: platformFor(platform),
           hostArch: 'x86_64',
           guestArch: 'aarch64',
           requested: 'tcg',
@@ -210,34 +216,24 @@ describe('the WHPX trial (Windows)', () => {
 });
 
 describe('finding QEMU', () => {
-  it('looks in Homebrew and MacPorts on macOS and in Program Files on Windows', () => {
-    expect(qemuSearchDirs('darwin', { PATH: '/usr/bin' })).toEqual([
-      '/usr/bin',
-      '/opt/homebrew/bin',
-      '/usr/local/bin',
-      '/opt/local/bin',
-    ]);
-    // Windows paths split on ';' and join with '\\' whatever this machine is.
-    expect(
-      qemuSearchDirs('win32', {
-        Path: 'C:\\bin;D:\\tools\\qemu',
-        ProgramFiles: 'C:\\Program Files',
-        'ProgramFiles(x86)': 'C:\\Program Files (x86)',
-      }),
-    ).toEqual(['C:\\bin', 'D:\\tools\\qemu', 'C:\\Program Files\\qemu', 'C:\\Program Files (x86)\\qemu']);
-    expect(qemuSearchDirs('linux', { PATH: '/usr/local/bin:/usr/bin' })).toEqual([
-      '/usr/local/bin',
-      '/usr/bin',
-    ]);
-    expect(qemuBinaryName('aarch64', 'win32')).toBe('qemu-system-aarch64.exe');
+  it('the binary and the install hint of each host', () => {
+    expect(qemuBinaryName('aarch64', platformFor('win32'))).toBe('qemu-system-aarch64.exe');
+    expect(qemuBinaryName('x86_64', platformFor('darwin'))).toBe('qemu-system-x86_64');
+    expect(qemuInstallHint('aarch64', platformFor('linux'))).toBe(
+      'apt-get install -y --no-install-recommends qemu-system-arm (npm run setup does)',
+    );
+    expect(qemuInstallHint('x86_64', platformFor('darwin'))).toBe('brew install qemu');
+    expect(qemuInstallHint('x86_64', platformFor('win32'))).toBe(
+      'winget install --id SoftwareFreedomConservancy.QEMU --exact --silent --accept-package-agreements --accept-source-agreements',
+    );
   });
   it('refuses QEMU older than 8.2.1 on Apple Silicon only', () => {
     expect(parseQemuVersion('QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)')).toEqual([
       7, 2, 19,
     ]);
-    expect(checkQemuVersion([8, 2, 0], 'darwin', 'aarch64')).toMatch(/8\.2\.1 or newer/);
-    expect(checkQemuVersion([8, 2, 1], 'darwin', 'aarch64')).toBeUndefined();
-    expect(checkQemuVersion([7, 2, 19], 'linux', 'x86_64')).toBeUndefined();
+    expect(checkQemuVersion([8, 2, 0], platformFor('darwin'), 'aarch64')).toMatch(/8\.2\.1 or newer/);
+    expect(checkQemuVersion([8, 2, 1], platformFor('darwin'), 'aarch64')).toBeUndefined();
+    expect(checkQemuVersion([7, 2, 19], platformFor('linux'), 'x86_64')).toBeUndefined();
   });
 });
 
@@ -263,36 +259,8 @@ describe('a port taken under QEMU, per host', () => {
 });
 
 describe('cleanup decisions, per host', () => {
-  it('stop: QMP, then signals with bounds; Windows has no separate SIGTERM step', () => {
-    expect(stopPlan('linux', false).map((s) => (s.do === 'qmp' ? s.command : s.signal))).toEqual([
-      'quit',
-      'SIGTERM',
-      'SIGKILL',
-    ]);
-    expect(stopPlan('darwin', true).map((s) => (s.do === 'qmp' ? s.command : s.signal))).toEqual([
-      'system_powerdown',
-      'SIGTERM',
-      'SIGKILL',
-    ]);
-    expect(stopPlan('win32', false).map((s) => (s.do === 'qmp' ? s.command : s.signal))).toEqual([
-      'quit',
-      'SIGKILL',
-    ]);
-    for (const p of PLATFORMS) for (const s of stopPlan(p, true)) expect(s.waitMs).toBeGreaterThan(0);
-  });
-
-  it('reads a command line from /proc, ps or CIM', () => {
-    expect(commandLineSource('linux', 42)).toEqual({ file: '/proc/42/cmdline' });
-    expect(commandLineSource('darwin', 42)).toEqual({ argv: ['ps', '-p', '42', '-o', 'command='] });
-    expect(JSON.stringify(commandLineSource('win32', 42))).toContain('ProcessId=42');
-  });
-
   it('with a state, also its SSH port and QMP address must be on the command line (linux, darwin, win32)', () => {
-    const argvOf = (
-      platform: NodeJS.Platform,
-      sshPort: number,
-      qmp: { socket: string } | { port: number },
-    ) => [
+    const argvOf = (platform: HostOs, sshPort: number, qmp: { socket: string } | { port: number }) => [
       platform === 'win32' ? 'C:\\qemu\\qemu-system-x86_64.exe' : '/usr/bin/qemu-system-x86_64',
       ...qemuArgv({
         platform,

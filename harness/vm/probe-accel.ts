@@ -2,17 +2,18 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Arch } from '../image/arch.ts';
+import type { Platform } from '../platform/index.ts';
 import { parseEntitlements, type AccelProbes } from './accel.ts';
 import { kvmDevice } from './accel-verdict.ts';
 
 /** Tries each accelerator the way it fails in practice, e.g. a /dev/kvm that exists but is not ours to open. */
 export async function probeAccelerators(
-  platform: NodeJS.Platform,
+  platform: Platform,
   qemu?: string,
   guestArch: Arch = 'x86_64',
 ): Promise<AccelProbes> {
   const probes: AccelProbes = { kvm: false, hvf: false, whpx: false };
-  if (platform === 'linux') {
+  if (platform.accelerator === 'kvm') {
     try {
       const fh = await open(kvmDevice(), constants.O_RDWR);
       await fh.close();
@@ -21,7 +22,7 @@ export async function probeAccelerators(
       probes.kvm = false;
       probes.kvmError = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     }
-  } else if (platform === 'darwin') {
+  } else if (platform.accelerator === 'hvf') {
     const r = await execa('sysctl', ['-n', 'kern.hv_support'], { reject: false });
     probes.hvf = r.exitCode === 0 && r.stdout.trim() === '1';
     if (probes.hvf && qemu) {
@@ -29,7 +30,7 @@ export async function probeAccelerators(
       const entitlement = parseEntitlements(c);
       if (entitlement) probes.hvfEntitlement = entitlement;
     }
-  } else if (platform === 'win32' && qemu) {
+  } else if (platform.accelerator === 'whpx' && qemu) {
     const r = await execa(qemu, whpxProbeArgv(guestArch), {
       reject: false,
       input: '{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n',

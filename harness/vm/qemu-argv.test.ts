@@ -12,13 +12,14 @@ import { whpxProbeArgv } from './probe-accel.ts';
 import { findQemu } from './qemu-binary.ts';
 import { qmpCommand, type QmpAddress } from './qmp.ts';
 import { combinationName, possibleCombinations } from '../../test/helpers/accel-matrix.ts';
+import { platformFor } from '../platform/index.ts';
 
 // Each Linux command line of the matrix, given to the real QEMU of this machine with -S: QEMU parses every
 // option, builds the machine and its devices, opens the files and sockets, but runs no guest code. So this
 // checks the command line itself, in well under a second per combination; vm.test.ts does the real boot.
 
 const qemuFor: Partial<Record<Arch, string>> = {};
-for (const arch of ARCHES) qemuFor[arch] = await findQemu(arch, 'linux').catch(() => undefined);
+for (const arch of ARCHES) qemuFor[arch] = await findQemu(arch, platformFor('linux')).catch(() => undefined);
 
 /**
  * The same command line under TCG, the only accelerator every machine has: accel=tcg in -machine, and the

@@ -1,8 +1,9 @@
 import type { Arch } from '../image/arch.ts';
+import type { HostOs } from '../platform/index.ts';
 import { cpuModel, type Accel } from './accel.ts';
 
 export interface QemuArgvInput {
-  platform: NodeJS.Platform;
+  platform: HostOs;
   guestArch: Arch;
   accel: Accel;
   kernel: string;

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { plantVmFolder } from '../../test/helpers/planted-vm.ts';
 import { alive, cleanupStale, readState, runningState, stateProblem } from './state.ts';
 import { skipNote } from '../../test/helpers/tools.ts';
+import { platformFor } from '../platform/index.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'nslab-state-test-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -29,8 +30,8 @@ describe('stateProblem (pure)', () => {
     hostKeyBlob: 'AAAA',
   };
   it('accepts what nslab writes for that folder', () => {
-    expect(stateProblem(dir, good, 'linux')).toBeUndefined();
-    expect(stateProblem(dir, { ...good, qmp: { port: 4444 } }, 'win32')).toBeUndefined();
+    expect(stateProblem(dir, good, platformFor('linux'))).toBeUndefined();
+    expect(stateProblem(dir, { ...good, qmp: { port: 4444 } }, platformFor('win32'))).toBeUndefined();
   });
   it.each([
     ['not an object', 'null', /is not a JSON object/],
@@ -46,7 +47,7 @@ describe('stateProblem (pure)', () => {
     ['a QMP socket elsewhere', { ...good, qmp: { socket: '/tmp/x/qmp.sock' } }, /QMP address/],
     ['a client key elsewhere', { ...good, clientKeyFile: '/etc/shadow' }, /client key outside its folder/],
   ])('refuses a state with %s', (_what, state, want) => {
-    expect(stateProblem(dir, state === 'null' ? null : state, 'linux')).toMatch(want);
+    expect(stateProblem(dir, state === 'null' ? null : state, platformFor('linux'))).toMatch(want);
   });
 });
 

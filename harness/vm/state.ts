@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { alive } from '../util/process.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { EnvironmentError } from '../errors.ts';
-import { commandLineSource, looksLikeOurQemu, type QemuExpect } from './cleanup.ts';
+import { hostPlatform, type Platform } from '../platform/index.ts';
+import { looksLikeOurQemu, type QemuExpect } from './cleanup.ts';
 import { checkVmDir, readPrivateFile } from './runtime-dir.ts';
 import type { Accel } from './accel.ts';
 import type { QmpAddress } from './qmp.ts';
@@ -44,7 +45,7 @@ export async function writeState(dir: string, state: VmState): Promise<void> {
 export function stateProblem(
   dir: string,
   state: unknown,
-  platform: NodeJS.Platform = process.platform,
+  platform: Platform = hostPlatform,
 ): string | undefined {
   const s = state as Partial<VmState> | null;
   if (!s || typeof s !== 'object') return 'is not a JSON object';
@@ -55,7 +56,7 @@ export function stateProblem(
   if (!isPid(s.pid) || !isPid(s.ownerPid)) return 'has no valid pid or ownerPid';
   if (!Number.isInteger(s.sshPort) || s.sshPort! < 1 || s.sshPort! > 65535) return 'has no valid sshPort';
   const qmpOk =
-    platform === 'win32'
+    platform.control === 'tcp'
       ? s.qmp !== null && typeof s.qmp === 'object' && 'port' in s.qmp && Number.isInteger(s.qmp.port)
       : s.qmp !== null &&
         typeof s.qmp === 'object' &&
@@ -127,10 +128,10 @@ export function isOurQemu(
   pid: number,
   name: string,
   expect: QemuExpect = {},
-  platform: NodeJS.Platform = process.platform,
+  platform: Platform = hostPlatform,
 ): boolean {
   if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return false;
-  const source = commandLineSource(platform, pid);
+  const source = platform.commandLineSource(pid);
   try {
     if ('file' in source)
       return looksLikeOurQemu(readFileSync(source.file, 'utf8').split('\0'), name, expect);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { EnvironmentError, ExitCode, NslabError } from '../errors.ts';
 import { hostArch as detectHostArch, type Arch } from '../image/arch.ts';
+import { hostPlatform, type Platform } from '../platform/index.ts';
 import type { BuiltImage } from '../image/manifest.ts';
 import { newBootSecrets, opensshPrivateKey, secretsOverlay } from '../image/secrets.ts';
 import { SshSession, type ExecResult } from '../ssh/index.ts';
@@ -29,7 +30,7 @@ import { freePort, takenPort } from './port.ts';
 import { qemuArgv } from './qemu-argv.ts';
 import { checkQemuVersion, findQemu, parseQemuVersion, qemuVersionLine } from './qemu-binary.ts';
 import { qmpCommand, type QmpAddress } from './qmp.ts';
-import { stopPlan } from './cleanup.ts';
+import { treeKill } from '../platform/tree-kill.ts';
 import { sleep } from '../util/process.ts';
 import { runtimeDir } from './runtime-dir.ts';
 import { alive, cleanupStale, isOurQemu, runningState, writeState, type VmState } from './state.ts';
@@ -92,7 +93,7 @@ export class VmBuilder {
   private log: (line: string) => void = () => {};
   private signal?: AbortSignal;
   private sshPort?: number;
-  private platform: NodeJS.Platform = process.platform;
+  private platform: Platform = hostPlatform;
   private verdicts = new AccelVerdicts();
 
   constructor(image: BuiltImage) {
@@ -162,7 +163,7 @@ export class VmBuilder {
       throw new EnvironmentError(decision.error, 'use --accel auto to let nslab pick what works');
     // QEMU's version line, only where something needs it: the Apple Silicon minimum, the verdict's key.
     const remembers = decision.accel !== 'tcg' && this.accel === 'auto';
-    const appleSilicon = this.platform === 'darwin' && hostArch === 'aarch64';
+    const appleSilicon = this.platform.os === 'darwin' && hostArch === 'aarch64';
     const versionLine = remembers || appleSilicon ? await qemuVersionLine(qemu) : '';
     const versionProblem =
       appleSilicon && checkQemuVersion(parseQemuVersion(versionLine), this.platform, hostArch);
@@ -236,7 +237,7 @@ export class VmBuilder {
     qmp: QmpAddress;
   }) {
     return qemuArgv({
-      platform: this.platform,
+      platform: this.platform.os,
       guestArch: a.guestArch,
       accel: a.accel,
       kernel: this.image.bootKernel,
@@ -263,7 +264,7 @@ export class VmBuilder {
     const dir = join(runtimeDir(), `vm-${id}`);
     const sshPort = this.sshPort ?? (await freePort());
     const qmp: QmpAddress =
-      this.platform === 'win32' ? { port: await freePort() } : { socket: join(dir, 'qmp.sock') };
+      this.platform.control === 'tcp' ? { port: await freePort() } : { socket: join(dir, 'qmp.sock') };
     return accels.map((accel) => ({
       accel,
       argv: [qemu, ...this.argvFor({ guestArch, accel, dir, name: `nslab-${id}`, sshPort, qmp })],
@@ -386,7 +387,7 @@ export class VmBuilder {
       for (let attempt = 1; ; attempt++) {
         sshPort = attempt === 1 && this.sshPort ? this.sshPort : await freePort();
         // Windows: QMP on a TCP port of its own, picked anew at each attempt (it may be the one taken).
-        if (this.platform === 'win32') qmp = { port: await freePort() };
+        if (this.platform.control === 'tcp') qmp = { port: await freePort() };
         const argv = this.argvFor({ guestArch, accel, dir, name, sshPort, qmp });
         await writeFile(join(dir, 'qemu.argv.json'), JSON.stringify([qemu, ...argv]));
         exited = undefined;
@@ -720,9 +721,10 @@ export class StartedVm {
     };
     try {
       if (isOurQemu(pid, this.state.name)) {
-        for (const step of stopPlan(process.platform, options.clean ?? false)) {
+        for (const step of hostPlatform.stopPlan(options.clean ?? false)) {
           try {
             if (step.do === 'qmp') await qmpCommand(qmp, step.command, 2000);
+            else if (step.do === 'tree-kill') await treeKill(hostPlatform, pid);
             else process.kill(pid, step.signal);
           } catch {
             // QMP unreachable or the process already gone: the next step (or the check) decides

@@ -1,5 +1,6 @@
 import { ACCELS, chooseAccelerator, type Accel, type AccelProbes } from '../../harness/vm/accel.ts';
 import { ARCHES, type Arch } from '../../harness/image/arch.ts';
+import { platformFor } from '../../harness/platform/index.ts';
 
 export const PLATFORMS = ['linux', 'darwin', 'win32'] as const;
 
@@ -25,7 +26,13 @@ export function possibleCombinations(): ArgvCombination[] {
       for (const guestArch of ARCHES)
         for (const requested of ACCELS)
           for (const probes of PROBE_RESULTS) {
-            const d = chooseAccelerator({ platform, hostArch, guestArch, requested, probes });
+            const d = chooseAccelerator({
+              platform: platformFor(platform),
+              hostArch,
+              guestArch,
+              requested,
+              probes,
+            });
             if (!('accel' in d)) continue;
             const c = { platform, guestArch, accel: d.accel };
             found.set(combinationName(c), c);

@@ -1,0 +1,55 @@
+// Installs the system packages nslab needs on this host with its package manager (apt, Homebrew, winget),
+// idempotently, and says what it installs and why.
+// Usage: npm run setup                              (what a user needs)
+//        node --import tsx scripts/setup.ts --test  (also what the test suite needs; .ci/run uses this)
+import { execa } from 'execa';
+import { hostArch } from '../harness/image/arch.ts';
+import { hostPlatform } from '../harness/platform/index.ts';
+import { missingPackages } from '../harness/platform/installed.ts';
+import { setupPlan, systemPackages } from '../harness/platform/system-packages.ts';
+import { findOnPath } from '../harness/util/find-on-path.ts';
+
+const say = (line: string) => process.stdout.write(`setup: ${line}\n`);
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => a !== '--test');
+if (unknown.length > 0) {
+  process.stderr.write(`setup: unknown option ${unknown[0]}; the only option is --test\n`);
+  process.exit(2);
+}
+const wantTest = args.includes('--test');
+const platform = hostPlatform;
+const manager = platform.packageManager.name;
+const tool = { apt: 'apt-get', brew: 'brew', winget: 'winget' }[manager];
+
+const lists = systemPackages(platform, hostArch());
+const wanted = [...lists.runtime, ...(wantTest ? lists.test : [])].filter(
+  (p, i, all) => all.findIndex((q) => q.name === p.name) === i,
+);
+if (!findOnPath(platform.exe(tool))) {
+  say(`${tool} not found; install these with your package manager, then run again:`);
+  for (const p of wanted) say(`  ${p.name}: ${p.why}`);
+  process.exit(3);
+}
+const missing = await missingPackages(
+  platform,
+  wanted.map((p) => p.name),
+);
+const plan = setupPlan({
+  platform,
+  missing,
+  root: process.getuid?.() === 0,
+  sudo: (await execa('sudo', ['-n', 'true'], { reject: false })).exitCode === 0,
+});
+if ('error' in plan) {
+  process.stderr.write(`setup: ${plan.error}\n  → ${plan.hint}\n`);
+  process.exit(3);
+}
+if (plan.commands.length === 0)
+  say(`system packages already installed (${manager}): ${wanted.map((p) => p.name).join(', ')}`);
+else {
+  say(`installing with ${manager}:`);
+  for (const p of wanted.filter((w) => missing.includes(w.name))) say(`  ${p.name}: ${p.why}`);
+  for (const [cmd, ...rest] of plan.commands)
+    await execa(cmd!, rest, { stdio: 'inherit', env: { DEBIAN_FRONTEND: 'noninteractive' } });
+}
+say('done');
