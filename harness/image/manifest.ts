@@ -18,6 +18,8 @@ export interface ImageManifest {
   config?: string;
   kernelVersion?: string;
   cmdline: string;
+  /** The console line the guest's /init prints once it is ready to be logged into; none: wait for SSH only. */
+  readyMarker?: string;
   packages: Record<string, string>;
   mapping?: MappedEntry[];
   files: {

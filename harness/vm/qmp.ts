@@ -53,3 +53,12 @@ export function qmpCommand(address: QmpAddress, command: string, timeoutMs = 200
     });
   });
 }
+
+/** The VM's run state over QMP (`running`, `internal-error`, ...), or undefined when QMP does not answer. */
+export async function qmpStatus(qmp: QmpAddress): Promise<string | undefined> {
+  try {
+    return ((await qmpCommand(qmp, 'query-status', 1000)) as { status?: string }).status;
+  } catch {
+    return undefined;
+  }
+}

@@ -10,6 +10,7 @@ import { looksLikeOurQemu, type QemuExpect } from './cleanup.ts';
 import { checkVmDir, readPrivateFile } from './runtime-dir.ts';
 import type { Accel } from './accel.ts';
 import type { QmpAddress } from './qmp.ts';
+import { idOfRunFolder, isRunFolderName, runFile, vmName } from './run-folder.ts';
 
 /** state.json in a VM's run folder: enough for another nslab process to reach or stop the VM. */
 export interface VmState {
@@ -35,7 +36,7 @@ export interface VmState {
 }
 
 export async function writeState(dir: string, state: VmState): Promise<void> {
-  await writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state, null, 2), 0o600);
+  await writeFileAtomic(runFile(dir, 'state'), JSON.stringify(state, null, 2), 0o600);
 }
 
 /**
@@ -49,9 +50,9 @@ export function stateProblem(
 ): string | undefined {
   const s = state as Partial<VmState> | null;
   if (!s || typeof s !== 'object') return 'is not a JSON object';
-  const id = basename(dir).slice('vm-'.length);
+  const id = idOfRunFolder(dir);
   const isPid = (n: unknown) => Number.isInteger(n) && (n as number) > 1;
-  if (s.id !== id || s.name !== `nslab-${id}`)
+  if (s.id !== id || s.name !== vmName(id))
     return `names another VM (${String(s.name)}) than its folder ${basename(dir)}`;
   if (!isPid(s.pid) || !isPid(s.ownerPid)) return 'has no valid pid or ownerPid';
   if (!Number.isInteger(s.sshPort) || s.sshPort! < 1 || s.sshPort! > 65535) return 'has no valid sshPort';
@@ -61,9 +62,9 @@ export function stateProblem(
       : s.qmp !== null &&
         typeof s.qmp === 'object' &&
         'socket' in s.qmp &&
-        s.qmp.socket === join(dir, 'qmp.sock');
+        s.qmp.socket === runFile(dir, 'qmpSocket');
   if (!qmpOk) return 'has a QMP address that nslab did not give it';
-  if (s.clientKeyFile !== join(dir, 'client_key')) return 'has a client key outside its folder';
+  if (s.clientKeyFile !== runFile(dir, 'clientKey')) return 'has a client key outside its folder';
   if (typeof s.hostKeyBlob !== 'string') return 'has no host key';
   return undefined;
 }
@@ -74,7 +75,7 @@ export function stateProblem(
  */
 export async function readState(dir: string): Promise<VmState | undefined> {
   checkVmDir(dir);
-  const path = join(dir, 'state.json');
+  const path = runFile(dir, 'state');
   const text = await readPrivateFile(path);
   if (text === undefined) return undefined;
   let state: unknown;
@@ -105,7 +106,7 @@ export async function runningState(dir: string): Promise<VmState | undefined> {
   if (!state || !isOurQemu(state.pid, state.name)) return undefined;
   if (!isOurQemu(state.pid, state.name, expectOf(state)))
     throw new EnvironmentError(
-      `${join(dir, 'state.json')} does not match its QEMU (pid ${state.pid}): the state says ssh on 127.0.0.1:${state.sshPort} and QMP at ${qmpText(state.qmp)}, the process was started with others; nslab will neither connect to it nor stop it`,
+      `${runFile(dir, 'state')} does not match its QEMU (pid ${state.pid}): the state says ssh on 127.0.0.1:${state.sshPort} and QMP at ${qmpText(state.qmp)}, the process was started with others; nslab will neither connect to it nor stop it`,
       `stop that QEMU yourself (kill ${state.pid}) and remove the VM folder (rm -rf ${dir})`,
     );
   if ((await readPrivateFile(state.clientKeyFile, true)) === undefined)
@@ -145,7 +146,7 @@ export function isOurQemu(
 /** The run folders of VMs in the runtime folder. */
 export async function vmDirs(root: string): Promise<string[]> {
   if (!existsSync(root)) return [];
-  return (await readdir(root)).filter((d) => d.startsWith('vm-')).map((d) => join(root, d));
+  return (await readdir(root)).filter(isRunFolderName).map((d) => join(root, d));
 }
 
 /**
@@ -161,15 +162,15 @@ export async function cleanupStale(root: string, warn: (line: string) => void = 
     let ownerText: string | undefined;
     try {
       state = await readState(dir);
-      pidText = await readPrivateFile(join(dir, 'qemu.pid'));
-      ownerText = await readPrivateFile(join(dir, 'owner'));
+      pidText = await readPrivateFile(runFile(dir, 'pid'));
+      ownerText = await readPrivateFile(runFile(dir, 'owner'));
     } catch (error) {
       if (!(error instanceof EnvironmentError)) throw error;
       warn(`vm: left ${dir} alone: ${error.message}`);
       continue;
     }
     const pid = state?.pid ?? (Number(pidText?.trim()) || 0);
-    const name = state?.name ?? `nslab-${basename(dir).slice('vm-'.length)}`;
+    const name = state?.name ?? vmName(idOfRunFolder(dir));
     const running = isOurQemu(pid, name);
     if (running && state && !isOurQemu(pid, name, expectOf(state))) {
       warn(`vm: left ${dir} alone: its state.json does not match its QEMU (pid ${pid})`);

@@ -1,0 +1,188 @@
+/**
+ * Readiness as data: the checks a boot waits for, in order, each marking its boot phase when it passes (in
+ * the spirit of testcontainers' wait strategies and Lima's boot requirements). Every wait also checks that
+ * QEMU is alive and that the console shows no panic, so a dead boot fails at once.
+ */
+import { connect } from 'node:net';
+import type { ImageManifest } from '../image/manifest.ts';
+import { SshSession } from '../ssh/index.ts';
+import { alive, sleep } from '../util/process.ts';
+import type { Accel } from './accel.ts';
+import type { ConsoleLog } from './console-log.ts';
+import { BootError, InterruptedError } from './errors.ts';
+import { acceleratorFailed, describeExit, type QemuHandle } from './launch.ts';
+import type { Mark } from './phases.ts';
+import { qmpStatus } from './qmp.ts';
+
+/** What the checks see, and where the login check leaves its session for the first commands. */
+export interface ReadinessContext {
+  readonly consoleLog: ConsoleLog;
+  readonly sshPort: number;
+  /** The per-boot client key, OpenSSH format. */
+  readonly privateKey: string;
+  /** The host key the guest must present: pinned, never learned. */
+  readonly hostKeyBlob: Buffer;
+  session?: SshSession;
+  /** The guest's `uname -a`, from the login check. */
+  uname?: string;
+}
+
+export interface ReadinessCheck {
+  /** The boot phase marked when the check passes (see PHASE_TEXT). */
+  name: string;
+  /** What is waited for: "no <description> within 120 s", "... while waiting for <description>". */
+  description: string;
+  /** What to do when it does not come in time. */
+  hint: string;
+  /** True once ready; polled until then. */
+  check(ctx: ReadinessContext): boolean | Promise<boolean>;
+}
+
+const TIMEOUT_HINT = 'raise it with --boot-timeout';
+
+/** The console line an image's /init prints once it is ready; caches from before the field: debian's. */
+export function readyMarkerOf(manifest: ImageManifest): string | undefined {
+  return manifest.readyMarker ?? (manifest.builder === 'debian' ? 'nslab: ready' : undefined);
+}
+
+/** A line on the serial console that says the guest's /init is done. */
+export function consoleMarker(marker: string): ReadinessCheck {
+  return {
+    name: 'guestReady',
+    description: `${JSON.stringify(marker)} on the console`,
+    hint: TIMEOUT_HINT,
+    check: (ctx) => ctx.consoleLog.lines.some((l) => l.includes(marker)),
+  };
+}
+
+/** The forwarded port answers with an SSH banner (slirp accepts before the guest listens). */
+export const sshBannerCheck: ReadinessCheck = {
+  name: 'sshBanner',
+  description: 'the SSH banner',
+  hint: TIMEOUT_HINT,
+  check: (ctx) => sshBanner(ctx.sshPort),
+};
+
+/** A login with the per-boot key, the guest presenting the pinned host key, and one command. */
+export const sshLoginCheck: ReadinessCheck = {
+  name: 'firstCommand',
+  description: 'an SSH login',
+  hint: TIMEOUT_HINT,
+  async check(ctx) {
+    let session: SshSession | undefined;
+    try {
+      session = await SshSession.connect({
+        host: '127.0.0.1',
+        port: ctx.sshPort,
+        username: 'root',
+        privateKey: ctx.privateKey,
+        hostKeyBlob: ctx.hostKeyBlob,
+      });
+      ctx.uname = (await session.run('uname -a')).stdout.trim();
+      ctx.session = session;
+      return true;
+    } catch (error) {
+      session?.close();
+      if ((error as Error).name === 'HostKeyMismatchError') throw error;
+      return false;
+    }
+  },
+};
+
+/** What a booted image is waited for: its console marker, if it has one, then SSH. */
+export function readinessChecks(manifest: ImageManifest): ReadinessCheck[] {
+  const marker = readyMarkerOf(manifest);
+  return [...(marker ? [consoleMarker(marker)] : []), sshBannerCheck, sshLoginCheck];
+}
+
+/** How the waits watch the boot: its QEMU, its accelerator, its deadline. */
+export interface BootWatch {
+  qemu: QemuHandle;
+  accel: Accel;
+  /** A trial of a hardware accelerator: a stopped guest fails it at once. */
+  trial: boolean;
+  /** performance.now() by which the boot must be ready; timeoutMs is what the message says. */
+  deadline: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  mark: Mark;
+}
+
+/** Waits for each check in turn and marks its phase. */
+export async function waitUntilReady(
+  checks: ReadinessCheck[],
+  ctx: ReadinessContext,
+  w: BootWatch,
+): Promise<void> {
+  const status = { checkedAt: performance.now() };
+  for (const c of checks) {
+    await waitFor(c, ctx, w, status);
+    w.mark(c.name);
+  }
+}
+
+async function waitFor(
+  c: ReadinessCheck,
+  ctx: ReadinessContext,
+  w: BootWatch,
+  status: { checkedAt: number },
+): Promise<void> {
+  const { consoleLog } = w.qemu;
+  for (;;) {
+    if (w.signal?.aborted) throw new InterruptedError(`boot (${c.description})`);
+    await watchBoot(c.description, w, status);
+    if (await c.check(ctx)) return;
+    if (performance.now() > w.deadline) {
+      // Not one byte from a hardware-accelerated guest in the whole timeout: the accelerator's doing.
+      if (w.accel !== 'tcg' && consoleLog.bytes === 0)
+        throw await acceleratorFailed(w.qemu, w.accel, 'silent', w.timeoutMs);
+      throw new BootError(
+        `no ${c.description} within ${Math.round(w.timeoutMs / 1000)} s (accelerator ${w.accel}; ${c.hint})`,
+        consoleLog.tail(),
+      );
+    }
+    await sleep(20);
+  }
+}
+
+/** Reads the console (marking its phases), and fails at once on a panic, a gone QEMU or a stopped guest. */
+async function watchBoot(what: string, w: BootWatch, status: { checkedAt: number }): Promise<void> {
+  const { consoleLog, pid } = w.qemu;
+  const fresh = await consoleLog.poll();
+  if (consoleLog.bytes > 0) w.mark('firstConsoleByte');
+  for (const line of fresh) {
+    if (/Run \/init as init process|nslab: init/.test(line)) w.mark('kernelToInit');
+    if (/Kernel panic - not syncing/.test(line)) {
+      await sleep(100);
+      await consoleLog.poll();
+      throw new BootError(`the guest kernel panicked while waiting for ${what}`, consoleLog.tail());
+    }
+  }
+  const exited = w.qemu.exited();
+  if (exited || !alive(pid))
+    throw new BootError(
+      `QEMU exited (${exited ? describeExit(exited) : 'gone'}) while waiting for ${what}`,
+      consoleLog.tail(),
+    );
+  // KVM stops a guest it cannot run with an internal error (QEMU pauses it and says so on stderr).
+  if (w.trial && performance.now() - status.checkedAt > 500) {
+    status.checkedAt = performance.now();
+    if ((await qmpStatus(w.qemu.qmp)) === 'internal-error')
+      throw await acceleratorFailed(w.qemu, w.accel, 'internal-error');
+  }
+}
+
+/** True once the forwarded port answers with an SSH banner (slirp accepts before the guest listens). */
+function sshBanner(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(1000, () => done(false));
+    sock.once('data', (d) => done(d.toString('latin1').startsWith('SSH-2.0-')));
+    sock.once('error', () => done(false));
+    sock.once('close', () => done(false));
+  });
+}
