@@ -1,16 +1,14 @@
 import { onInterrupt } from './interrupt.ts';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { EnvironmentError, ExitCode } from '../errors.ts';
-import { parseArch } from '../image/index.ts';
-import { findKeptVm } from '../targets/vm.ts';
+import { configuredVmBuilder, findKeptVm } from '../targets/vm.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';
+import { writeKnownHosts } from '../vm/run-folder.ts';
 import { readState, vmDirs } from '../vm/state.ts';
 import { StartedVm } from '../vm/vm.ts';
 import type { CliState } from './cli-state.ts';
-import { addVmOptions, createVmTarget, formatShowCommand, type VmCliOptions } from './vm-target.ts';
+import { addVmOptions, formatShowCommand, vmTargetOptions, type VmCliOptions } from './vm-target.ts';
 
 async function keptVm(): Promise<StartedVm> {
   const vm = await findKeptVm();
@@ -26,9 +24,12 @@ export function registerVmCommands(program: Command, state: CliState): void {
   addVmOptions(
     vm.command('up').description('boot the VM and leave it running; prints how to connect'),
   ).action(async (o: VmCliOptions) => {
-    const target = createVmTarget({ ...o, keep: true });
-    if (o.showCommand) return void process.stdout.write(formatShowCommand(await target.showCommand()));
-    const existing = await findKeptVm(parseArch(o.arch));
+    const options = vmTargetOptions({ ...o, keep: true });
+    if (o.showCommand)
+      return void process.stdout.write(
+        formatShowCommand(await (await configuredVmBuilder(options)).showCommand()),
+      );
+    const existing = await findKeptVm(options.arch);
     if (existing) {
       process.stdout.write(
         `already running: ${existing.state.name} (ssh on 127.0.0.1:${existing.sshPort})\n`,
@@ -38,13 +39,10 @@ export function registerVmCommands(program: Command, state: CliState): void {
     const abort = new AbortController();
     const release = onInterrupt(() => abort.abort());
     try {
-      const started = await (await target.vmBuilder()).withSignal(abort.signal).boot();
+      const started = await (await configuredVmBuilder(options)).withSignal(abort.signal).boot();
       started.detach();
       const s = started.state;
-      // For OpenSSH users: the pinned host key as a known_hosts file next to the client key.
-      const knownHosts = join(started.dir, 'known_hosts');
-      const hostLine = `[127.0.0.1]:${s.sshPort} ssh-ed25519 ${s.hostKeyBlob}\n`;
-      await writeFile(knownHosts, hostLine, { mode: 0o600 });
+      const knownHosts = await writeKnownHosts(started.dir, s.sshPort, s.hostKeyBlob);
       process.stdout.write(
         [
           `VM ${s.name} is up (QEMU PID ${s.pid}, ${s.accel}, ssh on 127.0.0.1:${s.sshPort}).`,

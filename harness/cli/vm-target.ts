@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { BUILDERS, hostArch, parseArch, type BuilderChoice } from '../image/index.ts';
-import { VmTarget } from '../targets/vm.ts';
+import { VmTarget, type VmTargetOptions } from '../targets/vm.ts';
 import { UsageError } from '../errors.ts';
 import { hostPlatform, type Platform } from '../platform/index.ts';
 import { ACCELS, type AccelChoice } from '../vm/accel.ts';
@@ -73,8 +73,9 @@ export function bootTimeoutMs(value: string | undefined): number | undefined {
   return n * 1000;
 }
 
-export function createVmTarget(o: VmCliOptions & { keep: boolean }): VmTarget {
-  return new VmTarget({
+/** The VM options on the command line, as a VM target (and nslab vm up) takes them. */
+export function vmTargetOptions(o: VmCliOptions & { keep: boolean }): VmTargetOptions {
+  return {
     config: o.config,
     cacheRoot: o.cache,
     arch: parseArch(o.arch),
@@ -85,5 +86,9 @@ export function createVmTarget(o: VmCliOptions & { keep: boolean }): VmTarget {
     keep: o.keep,
     bootTimeoutMs: bootTimeoutMs(o.bootTimeout),
     log: (l) => process.stderr.write(`nslab: ${l}\n`),
-  });
+  };
+}
+
+export function createVmTarget(o: VmCliOptions & { keep: boolean }): VmTarget {
+  return new VmTarget(vmTargetOptions(o));
 }

@@ -26,6 +26,27 @@ export interface VmTargetOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * The image (built or from the cache) and a VmBuilder configured from the options: the one way from options
+ * to a VM, for this target and for nslab vm up.
+ */
+export async function configuredVmBuilder(o: VmTargetOptions): Promise<VmBuilder> {
+  const image = await buildImage({
+    config: o.config,
+    arch: o.arch,
+    builder: o.builder,
+    cacheRoot: o.cacheRoot,
+    imageDir: o.imageDir,
+    log: o.log,
+  });
+  return new VmBuilder(image)
+    .withQemu(o.qemu)
+    .withAccel(o.accel)
+    .withKeep(o.keep)
+    .withBootTimeout(o.bootTimeoutMs)
+    .withLog(o.log ?? (() => {}));
+}
+
 /** The QEMU binary this host would boot with, and its version line, for the report; undefined if not found. */
 async function qemuFacts(
   arch: Arch,
@@ -87,7 +108,7 @@ export class VmTarget implements Target {
     if (this.vm)
       o.log?.(`vm: reusing the kept VM ${this.vm.state.name} (ssh on 127.0.0.1:${this.vm.sshPort})`);
     else {
-      this.vm = await (await this.vmBuilder()).withSignal(signal).boot();
+      this.vm = await (await configuredVmBuilder(o)).withSignal(signal).boot();
     }
     const s = this.vm.state;
     const [qemu, image, model] = await Promise.all([
@@ -121,28 +142,9 @@ export class VmTarget implements Target {
     };
   }
 
-  /** The image (built or from the cache) and a VmBuilder configured from the options (nslab vm up boots it). */
-  async vmBuilder(): Promise<VmBuilder> {
-    const o = this.options;
-    const image = await buildImage({
-      config: o.config,
-      arch: o.arch,
-      builder: o.builder,
-      cacheRoot: o.cacheRoot,
-      imageDir: o.imageDir,
-      log: o.log,
-    });
-    return new VmBuilder(image)
-      .withQemu(o.qemu)
-      .withAccel(o.accel)
-      .withKeep(o.keep)
-      .withBootTimeout(o.bootTimeoutMs)
-      .withLog(o.log ?? (() => {}));
-  }
-
   /** The QEMU command lines a boot would run, in order (--show-command); nothing is booted. */
   async showCommand(): Promise<{ accel: string; argv: string[] }[]> {
-    return (await this.vmBuilder()).showCommand();
+    return (await configuredVmBuilder(this.options)).showCommand();
   }
 
   async runProbe(script: string, args: readonly string[], signal?: AbortSignal): Promise<ProbeRun> {
