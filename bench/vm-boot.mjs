@@ -3,44 +3,22 @@
 //     and one `true` over OpenSSH, driven by a few lines of shell;
 // (b) `nslab scenario pid-ns --target vm` end to end.
 // Medians of interleaved runs, and the ratio b/a. Usage: npm run bench:vm [-- --runs 5]
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argv } from 'zx';
 import { $, interleaved, median } from './stats.mjs';
+import { prepareFloor } from './floor.mjs';
 
 const runs = Number(argv.runs ?? 5);
 $.verbose = false;
 $.quiet = true;
 const work = mkdtempSync(join(tmpdir(), 'nslab-bench-vm-'));
 try {
-  // The image and one set of keys for the baseline, made before any timing.
-  const built = JSON.parse((await $`node bin/nslab.mjs image build --json`).stdout);
-  await $`node --import tsx bench/prepare-baseline.ts ${built.dir} ${work}`;
-  const qemuArgv = JSON.parse(readFileSync(join(work, 'argv.json'), 'utf8'));
-  writeFileSync(
-    join(work, 'baseline.sh'),
-    `#!/bin/sh
-# Boot, wait for the console's ready line, then for an SSH login that runs true; stop.
-# The same machine flags as nslab uses. (Polling ssh before the guest has an address costs a 2 s timeout.)
-shift
-rm -f ${work}/console.log
-"$@" >/dev/null 2>&1 &
-` +
-      `n=0
-until grep -q 'nslab: ready' ${work}/console.log 2>/dev/null; do
-  n=$((n + 1)); [ $n -gt 6000 ] && { kill $!; exit 1; }; sleep 0.02
-done
-until ssh -q -i ${work}/client_key -o UserKnownHostsFile=${work}/known_hosts -o StrictHostKeyChecking=yes -o ConnectTimeout=2 -o BatchMode=yes -p 10122 root@127.0.0.1 true 2>/dev/null; do
-  n=$((n + 1)); [ $n -gt 1200 ] && { kill $!; exit 1; }; sleep 0.05
-done
-kill $!; wait
-`,
-    { mode: 0o755 },
-  );
+  const floor = await prepareFloor(work);
   const times = await interleaved(
     {
-      baseline: () => $`sh ${join(work, 'baseline.sh')} ${work} ${qemuArgv}`,
+      baseline: floor,
       nslab: () =>
         $`node bin/nslab.mjs scenario pid-ns --target vm --json --report-dir ${join(work, 'reports')}`,
     },

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { SnapshotStore } from '../vm/snapshot-store.ts';
 import { Command, Option } from 'commander';
 import { ExitCode, NslabError } from '../errors.ts';
 import {
@@ -102,19 +104,23 @@ export function registerImageCommands(program: Command, state: CliState): void {
 
   image
     .command('ls')
-    .description('list cached images, newest first')
+    .description('list cached images, newest first, with their saved guests (snapshots)')
     .option('--cache <dir>', 'the image cache', DEFAULT_IMAGE_CACHE)
     .action(async (o: { cache: string }) => {
       for (const m of await listImages(o.cache)) {
+        const { snapshots, bytes } = await new SnapshotStore(join(o.cache, m.digest)).list();
+        const snaps = `${snapshots.length} snapshot${snapshots.length === 1 ? '' : 's'}${bytes ? ` (${mib(bytes)})` : ''}`;
         process.stdout.write(
-          `${m.digest.slice(0, 12)}  ${m.builder.padEnd(8)} ${m.arch.padEnd(8)} ${(m.kernelVersion ?? '').padEnd(24)} ${mib(m.files.initrd.size).padStart(9)}  ${m.createdAt}\n`,
+          `${m.digest.slice(0, 12)}  ${m.builder.padEnd(8)} ${m.arch.padEnd(8)} ${(m.kernelVersion ?? '').padEnd(24)} ${mib(m.files.initrd.size).padStart(9)}  ${m.createdAt}  ${snaps}\n`,
         );
       }
     });
 
   image
     .command('prune')
-    .description('remove cached images except the newest ones, and leftovers of interrupted builds')
+    .description(
+      'remove cached images except the newest ones, every saved guest (snapshot; the next cold boot saves one again), and leftovers of interrupted builds',
+    )
     .option('--keep <n>', 'how many images to keep', '2')
     .option('--cache <dir>', 'the image cache', DEFAULT_IMAGE_CACHE)
     .action(async (o: { keep: string; cache: string }) => {
@@ -124,6 +130,10 @@ export function registerImageCommands(program: Command, state: CliState): void {
           exitCode: ExitCode.usage,
         });
       const removed = await pruneImages(o.cache, keep);
+      let snapshots = 0;
+      for (const m of await listImages(o.cache))
+        snapshots += await new SnapshotStore(join(o.cache, m.digest)).clear();
+      if (snapshots) removed.push(`${snapshots} snapshot${snapshots === 1 ? '' : 's'}`);
       process.stdout.write(removed.length ? `removed ${removed.join(', ')}\n` : 'nothing to remove\n');
     });
 }

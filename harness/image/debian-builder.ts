@@ -213,6 +213,7 @@ async function buildLocked(
       },
       buildTimeMs: Math.round(performance.now() - started),
       createdAt: new Date().toISOString(),
+      secretsChannel: 'virtio-serial',
     };
     await writeFile(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     const dir = await commitImage(out, options.cacheRoot, digest);

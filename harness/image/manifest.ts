@@ -31,6 +31,12 @@ export interface ImageManifest {
   };
   buildTimeMs: number;
   createdAt: string;
+  /**
+   * How a boot hands the guest its keys: 'virtio-serial' (the guest's init waits for them on the port
+   * nslab.secrets, so a booted guest can be saved without secrets and restored), else an overlay appended
+   * to the initrd (LinuxKit's images, and images made before nslab had the channel).
+   */
+  secretsChannel?: 'virtio-serial';
 }
 
 /** A ready image on disk. */

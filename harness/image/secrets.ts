@@ -90,6 +90,23 @@ export function newBootSecrets(): BootSecrets {
 }
 
 /**
+ * What the host writes to the guest's nslab.secrets port (guest/init.sh reads it line by line): the time
+ * (a restored guest's clock is the snapshot's), entropy mixed into the guest's pool (every restore starts
+ * from the same random state), the client's public key and the guest's host key in dropbear's format. Pure.
+ */
+export function secretsMessage(secrets: BootSecrets, nowMs: number, seed: Buffer): string {
+  return [
+    'nslab-secrets 1',
+    `time ${Math.floor(nowMs / 1000)}`,
+    `seed ${seed.toString('hex')}`,
+    `authorized_key ${secrets.client.publicLine}`,
+    `host_key ${dropbearEd25519(secrets.host).toString('base64')}`,
+    'end',
+    '',
+  ].join('\n');
+}
+
+/**
  * A small gzip cpio appended to the image's initrd: the kernel unpacks it over the first archive, so every
  * boot gets fresh keys without rebuilding the cached image. Paths serve both builders' images: dropbear
  * reads its own format, LinuxKit's OpenSSH sshd the OpenSSH one.

@@ -47,6 +47,7 @@ ${row('PID inside', (t) => code(t.pidInside))}
 ${row('PID as the host (or the VM) sees it', (t) => code(t.pidOutside))}
 ${hasVm ? row("QEMU's PID on the real host", (t) => code(t.qemuPid)) : ''}
 ${row('accelerator', (t) => `${code(t.accelerator)}${t.acceleratorNote ? `<br><small>${e(t.acceleratorNote)}</small>` : ''}`)}
+${hasVm ? row('boot', (t) => (t.boot ? e(t.boot) : '—')) : ''}
 ${row('runtime', (t) => code(t.runtime))}
 ${row('scenarios', (t) => `${t.counts.pass} passed, ${t.counts.fail} failed, ${t.counts.skip} skipped, ${t.counts.error} errors${t.from ? `<br><small>figures from ${e(t.from)}</small>` : ''}`)}
 </tbody></table></div>`;

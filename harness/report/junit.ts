@@ -120,6 +120,7 @@ function properties(v: TargetView): string {
     ['runtime', v.runtime],
     ['accelerator', v.accelerator],
     ['accelerator.note', v.acceleratorNote],
+    ['vm.boot', v.boot],
   ];
   const lines = props
     .filter((p): p is [string, string] => p[1] !== undefined && p[1] !== '')

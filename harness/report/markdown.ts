@@ -83,6 +83,7 @@ function headline(targets: readonly TargetView[]): string {
     ['PID inside', (v) => plain(v.pidInside)],
     ['PID as the host or VM sees it', (v) => plain(v.pidOutside)],
     ['accelerator', (v) => plain(v.accelerator, cap)],
+    ['boot', (v) => plain(v.boot, cap)],
     ['runtime', (v) => plain(v.runtime, cap)],
   ];
   return table(

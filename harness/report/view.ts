@@ -58,6 +58,8 @@ export interface TargetView {
   accelerator?: string;
   /** Why that accelerator, and the hardware one abandoned first if any, in QEMU's words. */
   acceleratorNote?: string;
+  /** How the VM came up: "restored from snapshot (N ms)" or "cold boot ...". */
+  boot?: string;
   runtime?: string;
   /** The scenario the figures above come from (pid-ns where it ran). */
   from?: string;
@@ -125,9 +127,12 @@ function timeline(t: TargetReport): TimelineBar[] {
   }
   const steps: [string, string][] = [
     ['qemuSpawned', 'QEMU start'],
+    ['restored', 'restore from snapshot'],
     ['firstConsoleByte', 'firmware'],
     ['kernelToInit', 'kernel'],
-    ['guestReady', 'init'],
+    ['snapshotSaved', 'init, then save for next runs'],
+    ['secretsSent', 'init, keys handed over'],
+    ['guestReady', 'SSH server start'],
     ['sshBanner', 'SSH server'],
     ['firstCommand', 'first command'],
   ];
@@ -142,6 +147,20 @@ function timeline(t: TargetReport): TimelineBar[] {
     bars.push({ label: s.name, kind: 'scenario', startMs: s.startMs, endMs: s.startMs + s.durationMs });
   }
   return bars;
+}
+
+/** The VM's way up, in words; undefined for targets that boot nothing, and for a reused VM. */
+export function bootText(t: TargetReport): string | undefined {
+  const b = t.host?.boot;
+  if (!b || t.host?.reusedVm) return undefined;
+  if (b.mode === 'restore') return `restored from snapshot (${b.restoreMs} ms)`;
+  const saved = {
+    saved: ', saved for the next runs',
+    off: ' (snapshots off: --no-snapshot)',
+    none: '',
+    failed: `, not saved: ${b.note ?? 'unknown reason'}`,
+  }[b.snapshot];
+  return `cold boot${saved}`;
 }
 
 function column(t: TargetReport): string {
@@ -222,6 +241,7 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
       chain: chain(t, rep),
       ...(t.host?.accelerator ? { accelerator: t.host.accelerator } : {}),
       ...(note.length > 0 ? { acceleratorNote: note.join('; ') } : {}),
+      ...(bootText(t) ? { boot: bootText(t) } : {}),
       ...(t.runtime ? { runtime: `${t.runtime.name} (${t.runtime.version})` } : {}),
       ...(rep ? { from: rep.name } : {}),
       timeline: timeline(t),

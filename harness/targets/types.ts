@@ -40,6 +40,10 @@ export interface TargetInfo {
     /** The hardware accelerator tried first (or remembered as failing) under --accel auto, in QEMU's words. */
     acceleratorFailed?: { accelerator: string; message: string };
     reusedVm?: boolean;
+    /** How the guest came up: restored from a saved guest (and how long that took), or a cold boot. */
+    boot?:
+      | { mode: 'restore'; restoreMs: number }
+      | { mode: 'cold'; snapshot: 'saved' | 'off' | 'none' | 'failed'; note?: string };
     /** The QEMU binary and its `--version` line. */
     qemu?: { path: string; version: string };
     /** The image the VM booted: its cache digest, which builder made it, the guest kernel's version. */

@@ -22,6 +22,8 @@ export interface VmTargetOptions {
   accel: AccelChoice;
   /** Leave the VM running afterwards, and reuse one that was kept. */
   keep: boolean;
+  /** false: boot cold, save no snapshot (--no-snapshot). */
+  snapshots?: boolean;
   bootTimeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -44,6 +46,7 @@ export async function configuredVmBuilder(o: VmTargetOptions): Promise<VmBuilder
     .withAccel(o.accel)
     .withKeep(o.keep)
     .withBootTimeout(o.bootTimeoutMs)
+    .withSnapshots(o.snapshots ?? true)
     .withLog(o.log ?? (() => {}));
 }
 
@@ -134,6 +137,7 @@ export class VmTarget implements Target {
             ? { acceleratorFailed: { accelerator: s.accelFailed.accel, message: s.accelFailed.message } }
             : {}),
           ...(this.reused ? { reusedVm: true } : {}),
+          ...(s.boot ? { boot: s.boot } : {}),
           ...(qemu ? { qemu } : {}),
           ...(image ? { image } : {}),
         },
@@ -143,7 +147,7 @@ export class VmTarget implements Target {
   }
 
   /** The QEMU command lines a boot would run, in order (--show-command); nothing is booted. */
-  async showCommand(): Promise<{ accel: string; argv: string[] }[]> {
+  async showCommand(): Promise<{ accel: string; argv: string[]; comment?: string }[]> {
     return (await configuredVmBuilder(this.options)).showCommand();
   }
 

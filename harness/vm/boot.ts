@@ -6,34 +6,69 @@ import type { Accel } from './accel.ts';
 import { nextVerdict, settledFailure, type AccelFailure } from './accel-trial.ts';
 import { planBoot, remember, rememberedFailure } from './boot-plan.ts';
 import { ConsoleLog } from './console-log.ts';
-import { AcceleratorFailedError } from './errors.ts';
-import { killQemu, launchQemu, qemuArgvFor, qmpAddressFor, type QemuHandle } from './launch.ts';
+import { AcceleratorFailedError, InterruptedError } from './errors.ts';
+import {
+  killQemu,
+  launchQemu,
+  qemuArgvFor,
+  qmpAddressFor,
+  secretsAddressFor,
+  type QemuHandle,
+} from './launch.ts';
 import { disown } from './owned.ts';
 import { phaseClock } from './phases.ts';
 import { freePort } from './port.ts';
-import { readinessChecks, waitUntilReady, type ReadinessContext } from './readiness.ts';
+import { readinessChecks, secretsHandover, waitUntilReady, type ReadinessContext } from './readiness.ts';
 import { createRunFolder, newVmId, runFile, runFolderPath, vmName, writeBootSecrets } from './run-folder.ts';
 import { runtimeDir } from './runtime-dir.ts';
 import { StartedVm } from './started-vm.ts';
 import { cleanupStale, writeState, type VmState } from './state.ts';
 import { defaultBootTimeoutMs, type VmConfig } from './vm-config.ts';
+import type { Mark } from './phases.ts';
+import { sendSecrets } from './secrets-channel.ts';
+import { loadSnapshot, saveSnapshot } from './snapshot.ts';
+import { snapshotPlan, type SnapshotPlan } from './snapshot-plan.ts';
+import type { BootKind } from './state.ts';
+
+/** How long a restored guest may take to answer before it is abandoned for a cold boot. */
+const RESTORE_BOUND_MS = (accel: Accel) => (accel === 'tcg' ? 20_000 : 10_000);
 
 /**
  * The exact command the next boot would run first (`--show-command`), without booting. Only the VM's id
  * (its name and run folder) and the SSH port are picked anew by each boot. With a fallback planned, the
  * TCG command too (a fallback boot also gets a new id).
  */
-export async function showCommand(c: VmConfig): Promise<{ accel: Accel; argv: string[] }[]> {
+export async function showCommand(c: VmConfig): Promise<PlannedCommand[]> {
   const { qemu, guestArch, decision, accels, remembered } = await planBoot(c);
   rememberedFailure(c, decision, remembered); // says so on the log, as a boot would
   const id = newVmId();
   const dir = runFolderPath(runtimeDir(), id);
   const sshPort = c.sshPort ?? (await freePort());
   const qmp = await qmpAddressFor(c, dir);
-  return accels.map((accel) => ({
-    accel,
-    argv: [qemu, ...qemuArgvFor(c, { guestArch, accel, dir, name: vmName(id), sshPort, qmp })],
-  }));
+  const secrets = await secretsAddressFor(c, dir);
+  const argv = (accel: Accel, incoming = false) => [
+    qemu,
+    ...qemuArgvFor(c, { guestArch, accel, dir, name: vmName(id), sshPort, qmp, secrets, incoming }),
+  ];
+  const cold: PlannedCommand[] = accels.map((accel) => ({ accel, argv: argv(accel) }));
+  const snap = await snapshotPlan(c, { qemu, guestArch, accel: accels[0]! });
+  if (!snap?.found) return cold;
+  return [
+    {
+      accel: snap.accel,
+      argv: argv(snap.accel, true),
+      comment: `restores the saved guest ${snap.found.state} (QMP migrate-incoming), then hands over this boot's keys:`,
+    },
+    { ...cold[0]!, comment: 'if the saved guest does not come up, nslab boots cold (with a new id):' },
+    ...cold.slice(1),
+  ];
+}
+
+/** One command line a boot would run; `comment` says when (the restore, and the cold boot after it). */
+export interface PlannedCommand {
+  accel: Accel;
+  argv: string[];
+  comment?: string;
 }
 
 /** Boots: cleans up after dead runs, plans, then tries each planned accelerator until one boots. */
@@ -45,11 +80,30 @@ export async function bootVm(c: VmConfig): Promise<StartedVm> {
   const { qemu, guestArch, decision, accels: plan, key, remembered } = await planBoot(c);
   let { failed, reason } = rememberedFailure(c, decision, remembered);
   let failedAtMs: number | undefined;
+  // A saved guest of the first planned accelerator: restored instead of booted when it loads.
+  const first = await snapshotPlan(c, { qemu, guestArch, accel: plan[0]! });
+  if (first?.found) {
+    const common = { root, qemu, guestArch, accel: first.accel, reason, t0, trial: false, failed };
+    try {
+      return await attempt(c, { ...common, restore: first });
+    } catch (error) {
+      if (error instanceof InterruptedError) throw error;
+      c.log(`vm: the saved guest did not come up (${(error as Error).message.split('\n')[0]}); booting cold`);
+      await first.store.remove(first.key);
+      delete first.found;
+      failedAtMs = undefined;
+    }
+  }
   for (const accel of plan) {
     try {
       // A trial fails fast (console silence, QMP internal-error): only under auto, which can fall back.
       const trial = accel !== 'tcg' && c.accel === 'auto';
-      const vm = await attempt(c, { root, qemu, guestArch, accel, reason, t0, trial, failed, failedAtMs });
+      const save = accel === first?.accel ? first : await snapshotPlan(c, { qemu, guestArch, accel });
+      const vm = await attempt(c, {
+        ...{ root, qemu, guestArch, accel, reason, t0, trial, failed, failedAtMs },
+        ...(save && !save.found ? { save } : {}),
+        snapshotsOff: !save,
+      });
       if (key && accel !== 'tcg' && !remembered?.ok) await remember(c, key, { ok: true });
       // A failure is remembered once TCG has booted the same image (so the image was not the cause), and
       // settles only when it was certain or came twice in a row (see nextVerdict).
@@ -83,6 +137,11 @@ interface Attempt {
   trial: boolean;
   failed?: AccelFailure;
   failedAtMs?: number;
+  /** Load this saved guest instead of booting the kernel. */
+  restore?: SnapshotPlan;
+  /** Save the guest under this plan's key while it waits for its keys. */
+  save?: SnapshotPlan;
+  snapshotsOff?: boolean;
 }
 
 /** One boot under one accelerator. A trial (hardware accelerator) fails fast with AcceleratorFailedError. */
@@ -93,28 +152,51 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
   const dir = runFolderPath(a.root, id);
   const secrets = newBootSecrets();
   const consoleLog = new ConsoleLog(runFile(dir, 'console'));
-  const timeout = c.bootTimeoutMs ?? defaultBootTimeoutMs(a.accel);
+  // A restore gets a bound of its own: a saved guest that does not answer soon is booted cold instead.
+  const timeout = a.restore ? RESTORE_BOUND_MS(a.accel) : (c.bootTimeoutMs ?? defaultBootTimeoutMs(a.accel));
+  const started = performance.now();
   let qemu: QemuHandle | undefined;
   try {
     // Inside the try: a failure while writing the per-boot keys removes them too.
     await createRunFolder(dir);
-    const clientKeyFile = await writeBootSecrets(dir, c.image.initrd, secrets);
-    qemu = await launchQemu({ ...a, config: c, dir, name, consoleLog, mark });
-    // Readiness: the image's console marker, then the SSH banner, then an authenticated command.
+    const clientKeyFile = await writeBootSecrets(dir, c.image, secrets);
+    qemu = await launchQemu({ ...a, config: c, dir, name, consoleLog, mark, incoming: !!a.restore });
+    const q = qemu;
+    let boot: BootKind = { mode: 'cold', snapshot: a.snapshotsOff ? 'off' : 'none' };
+    if (a.restore) {
+      await loadSnapshot({
+        qmp: q.qmp,
+        state: a.restore.found!.state,
+        ...a.restore,
+        platform: c.platform,
+        timeoutMs: timeout,
+      });
+      mark('restored');
+      boot = { mode: 'restore', restoreMs: Math.round(performance.now() - started) };
+    }
+    // Readiness: the keys handed over (channel images), the image's console marker, the SSH banner, then an
+    // authenticated command.
+    const handover = q.secrets
+      ? secretsHandover(async () => {
+          if (a.save) boot = await saveFor(c, q, a.save, mark);
+          await sendSecrets(q.secrets!, secrets);
+        }, !a.restore)
+      : undefined;
     const ctx: ReadinessContext = {
       consoleLog,
       sshPort: qemu.sshPort,
       privateKey: opensshPrivateKey(secrets.client),
       hostKeyBlob: secrets.host.publicBlob,
     };
-    await waitUntilReady(readinessChecks(c.image.manifest), ctx, {
+    await waitUntilReady(readinessChecks(c.image.manifest, handover), ctx, {
       qemu,
       accel: a.accel,
       trial: a.trial,
-      deadline: a.t0 + timeout,
+      deadline: (a.restore ? started : a.t0) + timeout,
       timeoutMs: timeout,
       signal: c.signal,
       mark,
+      restored: !!a.restore,
     });
     const state: VmState = {
       id,
@@ -134,11 +216,13 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
       bootedAt: new Date().toISOString(),
       phases,
       guestUname: ctx.uname ?? '',
+      boot,
     };
     await writeState(dir, state);
     if (c.keep) disown(qemu.pid);
+    const how = boot.mode === 'restore' ? `, restored from a snapshot in ${boot.restoreMs} ms` : '';
     c.log(
-      `vm: ${name} ready in ${(phases.firstCommand! / 1000).toFixed(2)} s (ssh on 127.0.0.1:${qemu.sshPort}, ${a.accel})`,
+      `vm: ${name} ready in ${(phases.firstCommand! / 1000).toFixed(2)} s (ssh on 127.0.0.1:${qemu.sshPort}, ${a.accel}${how})`,
     );
     return new StartedVm(dir, state, consoleLog, ctx.session);
   } catch (error) {
@@ -147,4 +231,15 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Saves the guest that waits for its keys; a failure is a note on the log and in the report, never an error. */
+async function saveFor(c: VmConfig, q: QemuHandle, plan: SnapshotPlan, mark: Mark): Promise<BootKind> {
+  const r = await saveSnapshot({ qmp: q.qmp, ...plan, accel: plan.accel, platform: c.platform });
+  if ('note' in r) {
+    c.log(`vm: snapshot ${r.note}`);
+    return { mode: 'cold', snapshot: 'failed', note: r.note };
+  }
+  mark('snapshotSaved');
+  return { mode: 'cold', snapshot: 'saved' };
 }

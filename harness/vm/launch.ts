@@ -17,7 +17,8 @@ import type { Mark } from './phases.ts';
 import { freePort, takenPort } from './port.ts';
 import { qemuArgv } from './qemu-argv.ts';
 import { qmpStatus, type QmpAddress } from './qmp.ts';
-import { runFile, writeArgv } from './run-folder.ts';
+import { bootInitrd, runFile, usesSecretsChannel, writeArgv } from './run-folder.ts';
+import type { SecretsAddress } from './secrets-channel.ts';
 import type { VmConfig } from './vm-config.ts';
 
 export interface ExitInfo {
@@ -30,6 +31,8 @@ export interface QemuHandle {
   readonly pid: number;
   readonly sshPort: number;
   readonly qmp: QmpAddress;
+  /** Where the guest's keys are handed over; undefined for images that get them in their initrd. */
+  readonly secrets?: SecretsAddress;
   readonly consoleLog: ConsoleLog;
   /** Settles when QEMU exits. */
   readonly exit: Promise<ExitInfo>;
@@ -51,19 +54,30 @@ export interface LaunchInput {
   trial: boolean;
   consoleLog: ConsoleLog;
   mark: Mark;
+  /** Start paused for a saved guest (QMP migrate-incoming) instead of booting the kernel. */
+  incoming?: boolean;
 }
 
 /** The QEMU command line of a boot in run folder `dir`: the one place that maps a VmConfig onto argv. */
 export function qemuArgvFor(
   c: VmConfig,
-  a: { guestArch: Arch; accel: Accel; dir: string; name: string; sshPort: number; qmp: QmpAddress },
+  a: {
+    guestArch: Arch;
+    accel: Accel;
+    dir: string;
+    name: string;
+    sshPort: number;
+    qmp: QmpAddress;
+    secrets?: SecretsAddress;
+    incoming?: boolean;
+  },
 ): string[] {
   return qemuArgv({
     platform: c.platform.os,
     guestArch: a.guestArch,
     accel: a.accel,
     kernel: c.image.bootKernel,
-    initrd: runFile(a.dir, 'initrd'),
+    initrd: bootInitrd(a.dir, c.image),
     cmdline: `${c.image.cmdline} ${c.extraCmdline}`.trim(),
     sshPort: a.sshPort,
     consoleLog: runFile(a.dir, 'console'),
@@ -71,7 +85,17 @@ export function qemuArgvFor(
     pidfile: runFile(a.dir, 'pid'),
     name: a.name,
     memoryMiB: c.memoryMiB,
+    ...(a.secrets ? { secrets: a.secrets } : {}),
+    ...(a.incoming ? { incoming: true } : {}),
   });
+}
+
+/** Where a channel image's keys go: like QMP, a socket in the run folder, or a TCP port on Windows. */
+export async function secretsAddressFor(c: VmConfig, dir: string): Promise<SecretsAddress | undefined> {
+  if (!usesSecretsChannel(c.image.manifest)) return undefined;
+  return c.platform.control === 'tcp'
+    ? { port: await freePort() }
+    : { socket: runFile(dir, 'secretsSocket') };
 }
 
 /** Windows: QMP on a TCP port of its own, picked anew at each attempt (it may be the one taken). */
@@ -87,7 +111,12 @@ export async function qmpAddressFor(c: VmConfig, dir: string): Promise<QmpAddres
 export async function launchQemu(i: LaunchInput): Promise<QemuHandle> {
   for (let attempt = 1; ; attempt++) {
     const sshPort = attempt === 1 && i.config.sshPort ? i.config.sshPort : await freePort();
-    const q = await spawnQemu(i, sshPort, await qmpAddressFor(i.config, i.dir));
+    const q = await spawnQemu(
+      i,
+      sshPort,
+      await qmpAddressFor(i.config, i.dir),
+      await secretsAddressFor(i.config, i.dir),
+    );
     try {
       if (await startFailed(i, q, attempt)) continue;
       return q;
@@ -98,8 +127,13 @@ export async function launchQemu(i: LaunchInput): Promise<QemuHandle> {
   }
 }
 
-async function spawnQemu(i: LaunchInput, sshPort: number, qmp: QmpAddress): Promise<QemuHandle> {
-  const argv = qemuArgvFor(i.config, { ...i, sshPort, qmp });
+async function spawnQemu(
+  i: LaunchInput,
+  sshPort: number,
+  qmp: QmpAddress,
+  secrets: SecretsAddress | undefined,
+): Promise<QemuHandle> {
+  const argv = qemuArgvFor(i.config, { ...i, sshPort, qmp, secrets });
   await writeArgv(i.dir, [i.qemu, ...argv]);
   const stderrFile = runFile(i.dir, 'stderr');
   // Own process group and no pipes: QEMU neither keeps this process alive nor dies with its terminal.
@@ -121,6 +155,7 @@ async function spawnQemu(i: LaunchInput, sshPort: number, qmp: QmpAddress): Prom
     pid,
     sshPort,
     qmp,
+    ...(secrets ? { secrets } : {}),
     consoleLog: i.consoleLog,
     exit,
     exited: () => exited,
@@ -137,7 +172,9 @@ async function startFailed(i: LaunchInput, q: QemuHandle, attempt: number): Prom
   const { consoleLog, accel } = i;
   const spawnedAt = performance.now();
   const bound = i.trial ? SILENCE_BOUND_MS : 10_000;
-  while (!q.exited() && consoleLog.bytes === 0 && performance.now() - spawnedAt < bound) {
+  // A QEMU waiting for a saved guest prints nothing: it has started once QMP answers.
+  const started = async () => (i.incoming ? (await qmpStatus(q.qmp)) !== undefined : consoleLog.bytes > 0);
+  while (!q.exited() && !(await started()) && performance.now() - spawnedAt < bound) {
     if (i.config.signal?.aborted) throw new InterruptedError('boot (QEMU start)');
     await sleep(10);
     await consoleLog.poll();

@@ -2,6 +2,9 @@
 export const PHASE_TEXT: Record<string, string> = {
   accelFailed: 'hardware accelerator abandoned',
   qemuSpawned: 'QEMU started',
+  restored: 'restored from snapshot',
+  snapshotSaved: 'booted guest saved for the next runs',
+  secretsSent: 'keys handed over',
   firstConsoleByte: 'firmware done, kernel booting',
   kernelToInit: 'kernel done, /init running',
   guestReady: 'guest ready',

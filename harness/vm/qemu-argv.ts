@@ -17,6 +17,13 @@ export interface QemuArgvInput {
   name: string;
   memoryMiB?: number;
   cpus?: number;
+  /**
+   * The channel the boot's keys go over (images whose init waits on the virtio-serial port
+   * nslab.secrets): a Unix socket in the VM's private folder, or a TCP port on 127.0.0.1 on Windows.
+   */
+  secrets?: { socket: string } | { port: number };
+  /** Start paused, waiting for a saved guest to be loaded over QMP (migrate-incoming). */
+  incoming?: boolean;
 }
 
 /**
@@ -53,5 +60,20 @@ export function qemuArgv(i: QemuArgvInput): string[] {
     '-qmp', qmp,
     '-pidfile', i.pidfile,
     '-no-reboot',
+    ...(i.secrets ? secretsChannel(i.secrets) : []),
+    ...(i.incoming ? ['-incoming', 'defer'] : []),
+  ]; // prettier-ignore
+}
+
+/** A virtio-serial port named nslab.secrets, backed by a socket that QEMU listens on and nslab writes to. */
+function secretsChannel(address: { socket: string } | { port: number }): string[] {
+  const backend =
+    'socket' in address
+      ? `socket,id=secrets,path=${address.socket},server=on,wait=off`
+      : `socket,id=secrets,host=127.0.0.1,port=${address.port},server=on,wait=off`;
+  return [
+    '-device', 'virtio-serial-pci,id=vser0',
+    '-chardev', backend,
+    '-device', 'virtserialport,bus=vser0.0,chardev=secrets,name=nslab.secrets',
   ]; // prettier-ignore
 }

@@ -7,7 +7,12 @@ export type QmpAddress = { socket: string } | { port: number };
  * Sends one QMP command (after the capabilities handshake) and resolves with its reply, or rejects on error
  * or timeout. A `quit` may close the socket before replying; that counts as done.
  */
-export function qmpCommand(address: QmpAddress, command: string, timeoutMs = 2000): Promise<unknown> {
+export function qmpCommand(
+  address: QmpAddress,
+  command: string,
+  timeoutMs = 2000,
+  args?: Record<string, unknown>,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock: Socket = 'socket' in address ? connect(address.socket) : connect(address.port, '127.0.0.1');
     let buf = '';
@@ -44,7 +49,9 @@ export function qmpCommand(address: QmpAddress, command: string, timeoutMs = 200
           sock.write('{"execute":"qmp_capabilities"}\n');
         } else if (stage === 'caps') {
           stage = 'command';
-          sock.write(`${JSON.stringify({ execute: command })}\n`);
+          sock.write(
+            `${JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })}\n`,
+          );
         } else if (stage === 'command') {
           if (msg.error) finish(() => reject(new Error(`QMP ${command}: ${msg.error!.desc}`)));
           else finish(() => resolve(msg.return));

@@ -13,6 +13,7 @@ import { BootError, InterruptedError } from './errors.ts';
 import { acceleratorFailed, describeExit, type QemuHandle } from './launch.ts';
 import type { Mark } from './phases.ts';
 import { qmpStatus } from './qmp.ts';
+import { SECRETS_WANTED } from './secrets-channel.ts';
 
 /** What the checks see, and where the login check leaves its session for the first commands. */
 export interface ReadinessContext {
@@ -89,10 +90,35 @@ export const sshLoginCheck: ReadinessCheck = {
   },
 };
 
-/** What a booted image is waited for: its console marker, if it has one, then SSH. */
-export function readinessChecks(manifest: ImageManifest): ReadinessCheck[] {
+/**
+ * The handover of the boot's keys: once the guest's init says it waits for them (a restored guest waits
+ * already: `waitForMarker` false), `handover` runs once (it may save the guest first) and the check passes.
+ */
+export function secretsHandover(handover: () => Promise<void>, waitForMarker = true): ReadinessCheck {
+  return {
+    name: 'secretsSent',
+    description: `${JSON.stringify(SECRETS_WANTED)} on the console`,
+    hint: TIMEOUT_HINT,
+    async check(ctx) {
+      if (waitForMarker && !ctx.consoleLog.lines.some((l) => l.includes(SECRETS_WANTED))) return false;
+      await handover();
+      return true;
+    },
+  };
+}
+
+/**
+ * What a booted image is waited for: the keys handed over (images with the secrets channel), its console
+ * marker if it has one, then SSH.
+ */
+export function readinessChecks(manifest: ImageManifest, handover?: ReadinessCheck): ReadinessCheck[] {
   const marker = readyMarkerOf(manifest);
-  return [...(marker ? [consoleMarker(marker)] : []), sshBannerCheck, sshLoginCheck];
+  return [
+    ...(handover ? [handover] : []),
+    ...(marker ? [consoleMarker(marker)] : []),
+    sshBannerCheck,
+    sshLoginCheck,
+  ];
 }
 
 /** How the waits watch the boot: its QEMU, its accelerator, its deadline. */
@@ -106,6 +132,8 @@ export interface BootWatch {
   timeoutMs: number;
   signal?: AbortSignal;
   mark: Mark;
+  /** A restored guest: its console starts after the boot, so it marks no boot phases. */
+  restored?: boolean;
 }
 
 /** Waits for each check in turn and marks its phase. */
@@ -149,9 +177,9 @@ async function waitFor(
 async function watchBoot(what: string, w: BootWatch, status: { checkedAt: number }): Promise<void> {
   const { consoleLog, pid } = w.qemu;
   const fresh = await consoleLog.poll();
-  if (consoleLog.bytes > 0) w.mark('firstConsoleByte');
+  if (consoleLog.bytes > 0 && !w.restored) w.mark('firstConsoleByte');
   for (const line of fresh) {
-    if (/Run \/init as init process|nslab: init/.test(line)) w.mark('kernelToInit');
+    if (/Run \/init as init process|nslab: init/.test(line) && !w.restored) w.mark('kernelToInit');
     if (/Kernel panic - not syncing/.test(line)) {
       await sleep(100);
       await consoleLog.poll();

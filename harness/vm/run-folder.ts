@@ -5,12 +5,22 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { BuiltImage, ImageManifest } from '../image/manifest.ts';
 import { opensshPrivateKey, secretsOverlay, type BootSecrets } from '../image/secrets.ts';
+
+/** The image's init waits for its keys on the nslab.secrets port (and can therefore be saved and restored). */
+export const usesSecretsChannel = (m: ImageManifest): boolean => m.secretsChannel === 'virtio-serial';
+
+/** The initrd a boot hands QEMU: the image's own, or the run folder's copy with the secrets overlay. */
+export const bootInitrd = (dir: string, image: BuiltImage): string =>
+  usesSecretsChannel(image.manifest) ? image.initrd : runFile(dir, 'initrd');
 
 /** The files in a run folder, by what they are. */
 export const RUN_FILES = {
   /** QMP's Unix socket (POSIX hosts; Windows uses a TCP port). */
   qmpSocket: 'qmp.sock',
+  /** Where QEMU listens for the boot's secrets (images with the virtio-serial channel; POSIX hosts). */
+  secretsSocket: 'secrets.sock',
   /** QEMU's -pidfile. */
   pid: 'qemu.pid',
   /** The guest's serial console. */
@@ -19,7 +29,7 @@ export const RUN_FILES = {
   stderr: 'qemu.err',
   /** The per-boot SSH client key, OpenSSH format. */
   clientKey: 'client_key',
-  /** The image's initrd with this boot's secrets appended. */
+  /** The image's initrd with this boot's secrets appended (images without the secrets channel). */
   initrd: 'initrd.img',
   /** See VmState. */
   state: 'state.json',
@@ -59,19 +69,21 @@ export async function createRunFolder(dir: string): Promise<void> {
   await writeFile(runFile(dir, 'owner'), String(process.pid), { mode: 0o600 });
 }
 
-/** The boot's initrd (the image's plus a secrets overlay) and its client key; returns the client key's path. */
+/**
+ * The boot's client key, and for an image without the secrets channel its initrd (the image's plus a
+ * secrets overlay); returns the client key's path. A channel image boots its own initrd unchanged.
+ */
 export async function writeBootSecrets(
   dir: string,
-  imageInitrd: string,
+  image: BuiltImage,
   secrets: BootSecrets,
 ): Promise<string> {
-  await writeFile(
-    runFile(dir, 'initrd'),
-    Buffer.concat([await readFile(imageInitrd), secretsOverlay(secrets)]),
-    {
-      mode: 0o600,
-    },
-  );
+  if (!usesSecretsChannel(image.manifest))
+    await writeFile(
+      runFile(dir, 'initrd'),
+      Buffer.concat([await readFile(image.initrd), secretsOverlay(secrets)]),
+      { mode: 0o600 },
+    );
   const clientKeyFile = runFile(dir, 'clientKey');
   await writeFile(clientKeyFile, opensshPrivateKey(secrets.client), { mode: 0o600 });
   return clientKeyFile;

@@ -33,7 +33,13 @@ export interface VmState {
   bootedAt: string;
   phases: Record<string, number>;
   guestUname: string;
+  /** How the guest came up: restored from a saved guest, or booted cold (and whether it was saved then). */
+  boot?: BootKind;
 }
+
+export type BootKind =
+  | { mode: 'restore'; restoreMs: number }
+  | { mode: 'cold'; snapshot: 'saved' | 'off' | 'none' | 'failed'; note?: string };
 
 export async function writeState(dir: string, state: VmState): Promise<void> {
   await writeFileAtomic(runFile(dir, 'state'), JSON.stringify(state, null, 2), 0o600);

@@ -1,8 +1,8 @@
 import type { BuiltImage } from '../image/manifest.ts';
 import { hostPlatform } from '../platform/index.ts';
-import type { Accel, AccelChoice } from './accel.ts';
+import type { AccelChoice } from './accel.ts';
 import { AccelVerdicts } from './accel-verdict.ts';
-import { bootVm, showCommand } from './boot.ts';
+import { bootVm, showCommand, type PlannedCommand } from './boot.ts';
 import type { StartedVm } from './started-vm.ts';
 import type { VmConfig } from './vm-config.ts';
 
@@ -24,7 +24,13 @@ export class VmBuilder {
       log: () => {},
       platform: hostPlatform,
       verdicts: new AccelVerdicts(),
+      snapshots: true,
     };
+  }
+  /** false: always boot cold, and save nothing (--no-snapshot). */
+  withSnapshots(on: boolean): this {
+    this.config.snapshots = on;
+    return this;
   }
   withQemu(path: string | undefined): this {
     this.config.qemu = path;
@@ -72,7 +78,7 @@ export class VmBuilder {
   }
 
   /** The exact command the next boot would run first (`--show-command`), without booting (see showCommand). */
-  async showCommand(): Promise<{ accel: Accel; argv: string[] }[]> {
+  async showCommand(): Promise<PlannedCommand[]> {
     return showCommand(this.config);
   }
 

@@ -23,6 +23,8 @@ export interface VmConfig {
   platform: Platform;
   /** Where remembered accelerator verdicts are kept. */
   verdicts: AccelVerdicts;
+  /** Restore a saved booted guest where there is one, and save one after a cold boot (--no-snapshot: off). */
+  snapshots: boolean;
 }
 
 /** Generous under TCG, tight with a hardware accelerator; --boot-timeout overrides. */
