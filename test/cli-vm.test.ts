@@ -71,7 +71,7 @@ describe.runIf(hasQemu)(
       expect(s.observations.inside.kernel).toEqual(s.observations.outside.kernel);
       expect(s.observations.outside.kernel.release).toBe(image.manifest.kernelVersion);
       expect(Object.keys(t.phases)).toEqual(
-        expect.arrayContaining(['qemuSpawned', 'kernelToInit', 'sshBanner', 'firstCommand']),
+        expect.arrayContaining(['qemuSpawned', 'guestReady', 'firstCommand']),
       );
       expect(await qemuProcessesWith(runtime)).toEqual([]);
       const html = readFileSync(join(dir, 'out', 'latest', 'report.html'), 'utf8');

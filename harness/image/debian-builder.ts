@@ -29,7 +29,6 @@ import { projectFile } from '../project-root.ts';
 const BUILDER_VERSION = 2;
 
 const GUEST_INIT = projectFile('harness', 'image', 'guest', 'init.sh');
-const GUEST_UDHCPC = projectFile('harness', 'image', 'guest', 'udhcpc.sh');
 
 /** Debian 12 packages the image is made of; the ELF check below proves the list complete. */
 const PACKAGES = [
@@ -77,7 +76,7 @@ export interface DebianBuildOptions {
 
 async function builderFingerprint(): Promise<string> {
   const hash = createHash('sha256').update(String(BUILDER_VERSION));
-  hash.update(await readFile(GUEST_INIT)).update(await readFile(GUEST_UDHCPC));
+  hash.update(await readFile(GUEST_INIT));
   hash.update(JSON.stringify({ PACKAGES, BINARIES, MODULES, MODULES_AARCH64 }));
   return hash.digest('hex').slice(0, 16);
 }
@@ -366,12 +365,6 @@ async function initramfsEntries(
   }
 
   entries.push({ path: 'init', type: 'file', mode: 0o755, data: await readFile(GUEST_INIT) });
-  entries.push({
-    path: 'etc/nslab/udhcpc.sh',
-    type: 'file',
-    mode: 0o755,
-    data: await readFile(GUEST_UDHCPC),
-  });
   entries.push({
     path: 'etc/nslab/boot.conf',
     type: 'file',

@@ -24,7 +24,10 @@ export const DEBIAN_EQUIVALENTS: Record<string, Equivalent> = {
   'linuxkit/ca-certificates': { boot: null, note: 'not needed: nothing in the guest speaks TLS' },
   'linuxkit/sysctl': { boot: 'sysctl', note: 'busybox sysctl -p over /etc/sysctl.d/*.conf' },
   'linuxkit/rngd': { boot: 'rngd', note: "the kernel's virtio-rng driver and RDRAND feed the entropy pool" },
-  'linuxkit/dhcpcd': { boot: 'dhcpcd', note: 'busybox udhcpc on eth0' },
+  'linuxkit/dhcpcd': {
+    boot: 'dhcpcd',
+    note: "the address QEMU's user network always offers (10.0.2.15/24, gateway 10.0.2.2), set without a DHCP exchange",
+  },
   'linuxkit/sshd': { boot: 'sshd', note: 'dropbear (Debian dropbear-bin), keys from the per-boot archive' },
   'linuxkit/getty': { boot: 'getty', note: 'busybox getty on the console' },
   'linuxkit/metadata': { boot: null, note: 'per-boot data comes in an archive appended to the initrd' },

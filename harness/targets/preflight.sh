@@ -1,8 +1,10 @@
 # nslab preflight: what a target offers the scenarios, as KEY=VALUE lines, once per target before they run.
 # POSIX sh for dash, bash and busybox ash; builtins where it can (each process costs time in a TCG guest).
 # The tool names to look for arrive as positional parameters and are only ever expanded as "$t".
-echo "uid=$(id -u)"
-while read -r k v rest; do [ "$k" = CapEff: ] && echo "capeff=$v"; done < /proc/self/status
+# Uid: real, effective, saved, fs; the effective one is what `id -u` says.
+while read -r k a b rest; do
+  case $k in Uid:) echo "uid=$b" ;; CapEff:) echo "capeff=$a" ;; esac
+done < /proc/self/status
 # One ls for all namespace links (ls's own, the same as this shell's): "... pid -> pid:[4026531836]".
 ls -l /proc/self/ns/ 2>/dev/null | while read -r line; do
   case $line in *" -> "*) t=${line% -> *}; echo "ns.${t##* }=${line##* -> }" ;; esac
@@ -16,7 +18,7 @@ config=''
 if [ -r /proc/config.gz ]; then config=$(zcat /proc/config.gz 2>/dev/null)
 elif [ -r "/boot/config-$release" ]; then config=$(cat "/boot/config-$release")
 fi
-printf '%s\n' "$config" | while read -r line; do
+[ -n "$config" ] && printf '%s\n' "$config" | while read -r line; do
   case $line in
     CONFIG_UTS_NS=* | CONFIG_IPC_NS=* | CONFIG_USER_NS=* | CONFIG_PID_NS=* | CONFIG_NET_NS=* | CONFIG_TIME_NS=* | CONFIG_CGROUPS=*)
       echo "config.$line" ;;
@@ -27,5 +29,9 @@ done
 for t in "$@"; do
   if command -v "$t" > /dev/null 2>&1; then echo "tool.$t=yes"; else echo "tool.$t=no"; fi
 done
-command -v unshare > /dev/null 2>&1 && echo "unshare=$(unshare --version 2>&1 | head -n 1)"
+if command -v unshare > /dev/null 2>&1; then
+  v=$(unshare --version 2>&1)
+  echo "unshare=${v%%
+*}"
+fi
 exit 0

@@ -162,18 +162,9 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
     const clientKeyFile = await writeBootSecrets(dir, c.image, secrets);
     qemu = await launchQemu({ ...a, config: c, dir, name, consoleLog, mark, incoming: !!a.restore });
     const q = qemu;
-    let boot: BootKind = { mode: 'cold', snapshot: a.snapshotsOff ? 'off' : 'none' };
-    if (a.restore) {
-      await loadSnapshot({
-        qmp: q.qmp,
-        state: a.restore.found!.state,
-        ...a.restore,
-        platform: c.platform,
-        timeoutMs: timeout,
-      });
-      mark('restored');
-      boot = { mode: 'restore', restoreMs: Math.round(performance.now() - started) };
-    }
+    let boot: BootKind = a.restore
+      ? await restoreInto(c, q, a.restore, { started, timeout, mark })
+      : { mode: 'cold', snapshot: a.snapshotsOff ? 'off' : 'none' };
     // Readiness: the keys handed over (channel images), the image's console marker, the SSH banner, then an
     // authenticated command.
     const handover = q.secrets
@@ -198,26 +189,15 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
       mark,
       restored: !!a.restore,
     });
-    const state: VmState = {
+    const state = stateOf(c, a, {
       id,
-      name,
-      pid: qemu.pid,
-      ownerPid: process.pid,
-      keep: c.keep,
-      sshPort: qemu.sshPort,
-      qmp: qemu.qmp,
-      accel: a.accel,
-      accelReason: a.reason,
-      ...(a.failed ? { accelFailed: { accel: a.failed.accel, message: a.failed.message } } : {}),
-      arch: a.guestArch,
-      imageDir: c.image.dir,
+      qemu,
       clientKeyFile,
       hostKeyBlob: secrets.host.publicBlob.toString('base64'),
-      bootedAt: new Date().toISOString(),
       phases,
       guestUname: ctx.uname ?? '',
       boot,
-    };
+    });
     await writeState(dir, state);
     if (c.keep) disown(qemu.pid);
     const how = boot.mode === 'restore' ? `, restored from a snapshot in ${boot.restoreMs} ms` : '';
@@ -242,4 +222,48 @@ async function saveFor(c: VmConfig, q: QemuHandle, plan: SnapshotPlan, mark: Mar
   }
   mark('snapshotSaved');
   return { mode: 'cold', snapshot: 'saved' };
+}
+
+/** Loads the saved guest into a QEMU started with -incoming, and starts it. */
+async function restoreInto(
+  c: VmConfig,
+  q: QemuHandle,
+  plan: SnapshotPlan,
+  t: { started: number; timeout: number; mark: Mark },
+): Promise<BootKind> {
+  await loadSnapshot({
+    qmp: q.qmp,
+    state: plan.found!.state,
+    ...plan,
+    platform: c.platform,
+    timeoutMs: t.timeout,
+  });
+  t.mark('restored');
+  return { mode: 'restore', restoreMs: Math.round(performance.now() - t.started) };
+}
+
+/** What state.json says about a VM that is ready. */
+function stateOf(
+  c: VmConfig,
+  a: Attempt,
+  v: Pick<VmState, 'id' | 'clientKeyFile' | 'hostKeyBlob' | 'phases' | 'guestUname' | 'boot'> & {
+    qemu: QemuHandle;
+  },
+): VmState {
+  const { qemu, ...rest } = v;
+  return {
+    ...rest,
+    name: vmName(v.id),
+    pid: qemu.pid,
+    ownerPid: process.pid,
+    keep: c.keep,
+    sshPort: qemu.sshPort,
+    qmp: qemu.qmp,
+    accel: a.accel,
+    accelReason: a.reason,
+    ...(a.failed ? { accelFailed: { accel: a.failed.accel, message: a.failed.message } } : {}),
+    arch: a.guestArch,
+    imageDir: c.image.dir,
+    bootedAt: new Date().toISOString(),
+  };
 }

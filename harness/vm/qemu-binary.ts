@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { EnvironmentError, UsageError } from '../errors.ts';
@@ -35,9 +36,20 @@ export function parseQemuVersion(text: string): [number, number, number] | undef
 
 /** QEMU's `--version` line (e.g. "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18)"), or ''. */
 export async function qemuVersionLine(qemu: string): Promise<string> {
-  const r = await execa(qemu, ['--version'], { reject: false, timeout: 10_000 });
-  return r.stdout.split('\n')[0]?.trim() ?? '';
+  // Asked for by the verdict, the snapshot key and the report of one run: one process per binary and
+  // file version (a replaced binary has another mtime or size).
+  const st = await stat(qemu).catch(() => undefined);
+  const id = `${qemu}\0${st?.mtimeMs}\0${st?.size}`;
+  let line = versionLines.get(id);
+  if (!line) {
+    line = execa(qemu, ['--version'], { reject: false, timeout: 10_000 }).then(
+      (r) => r.stdout.split('\n')[0]?.trim() ?? '',
+    );
+    versionLines.set(id, line);
+  }
+  return line;
 }
+const versionLines = new Map<string, Promise<string>>();
 
 export async function qemuVersion(qemu: string): Promise<[number, number, number] | undefined> {
   return parseQemuVersion(await qemuVersionLine(qemu));

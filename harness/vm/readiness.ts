@@ -67,7 +67,7 @@ export const sshBannerCheck: ReadinessCheck = {
 /** A login with the per-boot key, the guest presenting the pinned host key, and one command. */
 export const sshLoginCheck: ReadinessCheck = {
   name: 'firstCommand',
-  description: 'an SSH login',
+  description: 'SSH login',
   hint: TIMEOUT_HINT,
   async check(ctx) {
     let session: SshSession | undefined;
@@ -113,10 +113,10 @@ export function secretsHandover(handover: () => Promise<void>, waitForMarker = t
  */
 export function readinessChecks(manifest: ImageManifest, handover?: ReadinessCheck): ReadinessCheck[] {
   const marker = readyMarkerOf(manifest);
+  // After the marker the SSH server is up: a banner probe would only cost the guest one more process.
   return [
     ...(handover ? [handover] : []),
-    ...(marker ? [consoleMarker(marker)] : []),
-    sshBannerCheck,
+    ...(marker ? [consoleMarker(marker)] : [sshBannerCheck]),
     sshLoginCheck,
   ];
 }
