@@ -4,10 +4,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $ } from 'zx';
 
-/** Builds (or takes from the cache) the image, writes the keys and the script; returns one timed run. */
-export async function prepareFloor(work) {
+/**
+ * Builds (or takes from the cache) the image, writes the keys and the script; returns one timed run. `accel`:
+ * the accelerator nslab's own runs used here (read it from a report), so that both boot the same way.
+ */
+export async function prepareFloor(work, accel) {
   const built = JSON.parse((await $`node bin/nslab.mjs image build --json`).stdout);
-  await $`node --import tsx bench/prepare-baseline.ts ${built.dir} ${work}`;
+  await $`node --import tsx bench/prepare-baseline.ts ${built.dir} ${work} ${accel ?? []}`;
   const qemuArgv = JSON.parse(readFileSync(join(work, 'argv.json'), 'utf8'));
   const script = join(work, 'baseline.sh');
   writeFileSync(

@@ -4,14 +4,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openImageDir } from '../harness/image/cache.ts';
 import { newBootSecrets, opensshPrivateKey, secretsOverlay } from '../harness/image/secrets.ts';
-import { chooseAccelerator } from '../harness/vm/accel.ts';
+import { type AccelChoice, chooseAccelerator } from '../harness/vm/accel.ts';
 import { hostArch } from '../harness/image/arch.ts';
 import { probeAccelerators } from '../harness/vm/probe-accel.ts';
 import { qemuArgv } from '../harness/vm/qemu-argv.ts';
 import { findQemu } from '../harness/vm/qemu-binary.ts';
 import { hostPlatform } from '../harness/platform/index.ts';
 
-const [imageDir, work] = process.argv.slice(2) as [string, string];
+// accel: the one nslab's own runs used (a /dev/kvm that opens may still not run the guest); default: probed.
+const [imageDir, work, accel] = process.argv.slice(2) as [string, string, string | undefined];
 const image = await openImageDir(imageDir);
 const secrets = newBootSecrets();
 writeFileSync(join(work, 'initrd.img'), Buffer.concat([readFileSync(image.initrd), secretsOverlay(secrets)]));
@@ -22,7 +23,7 @@ const d = chooseAccelerator({
   platform: hostPlatform,
   hostArch: hostArch(),
   guestArch: image.manifest.arch,
-  requested: 'auto',
+  requested: (accel ?? 'auto') as AccelChoice,
   probes: await probeAccelerators(hostPlatform, qemu),
 });
 if ('error' in d) throw new Error(d.error);
