@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ExitCode, UsageError } from '../errors.ts';
-import { loadScenarioDir } from '../scenario/load.ts';
+import { loadScenarioDir, loadScenariosNamed } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/types.ts';
 import { runAll } from '../run/run.ts';
 import { writeReport } from '../report/write.ts';
@@ -40,16 +40,15 @@ interface ScenarioOptions extends VmCliOptions {
   keep?: boolean;
 }
 
-function pick(all: Scenario[], name: string): Scenario[] {
-  if (name === 'all') return all;
-  const found = all.find((s) => s.name === name);
-  if (!found) {
-    throw new UsageError(
-      `no scenario named "${name}"`,
-      `known scenarios: ${all.map((s) => s.name).join(', ') || '(none)'}; or "all" (see nslab list)`,
-    );
-  }
-  return [found];
+/** The scenarios a run asks for, or a usage error that lists the known names. */
+async function pick(dir: string, name: string): Promise<Scenario[]> {
+  const found = await loadScenariosNamed(dir, name);
+  if (found.length > 0 || name === 'all') return found;
+  const known = (await loadScenarioDir(dir)).map((s) => s.name);
+  throw new UsageError(
+    `no scenario named "${name}"`,
+    `known scenarios: ${known.join(', ') || '(none)'}; or "all" (see nslab list)`,
+  );
 }
 
 /** 0 all passed or skipped; 1 something failed; 3 only because a target could not run here; 130 Ctrl-C. */
@@ -98,7 +97,7 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
         `--timeout ${JSON.stringify(options.timeout)} is not a positive number of seconds`,
       );
     }
-    const scenarios = pick(await loadScenarioDir(options.scenariosDir), name);
+    const scenarios = await pick(options.scenariosDir, name);
     if (options.showCommand) {
       if (options.target === 'native' || options.target === 'wsl')
         throw new UsageError(

@@ -89,6 +89,10 @@ export function newBootSecrets(): BootSecrets {
   return { client: newEd25519Key('nslab-client'), host: newEd25519Key('nslab-guest') };
 }
 
+/** Bytes as `\0ooo` escapes, for the guest shell's builtin `printf '%b'` (no base64 process to start). */
+export const printfOctal = (bytes: Uint8Array): string =>
+  Array.from(bytes, (b) => `\\0${b.toString(8).padStart(3, '0')}`).join('');
+
 /**
  * What the host writes to the guest's nslab.secrets port (guest/init.sh reads it line by line): the time
  * (a restored guest's clock is the snapshot's), entropy mixed into the guest's pool (every restore starts
@@ -100,7 +104,7 @@ export function secretsMessage(secrets: BootSecrets, nowMs: number, seed: Buffer
     `time ${Math.floor(nowMs / 1000)}`,
     `seed ${seed.toString('hex')}`,
     `authorized_key ${secrets.client.publicLine}`,
-    `host_key ${dropbearEd25519(secrets.host).toString('base64')}`,
+    `host_key ${printfOctal(dropbearEd25519(secrets.host))}`,
     'end',
     '',
   ].join('\n');

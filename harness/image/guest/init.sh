@@ -23,30 +23,32 @@ ip link set lo up
 # virtio-serial port that only the host can write, once everything else is up. A VM saved while it waits
 # here holds no secret, and every VM restored from it gets keys, a clock and a random state of its own.
 secrets() {
-  (
-    umask 077
-    port=
-    for n in /sys/class/virtio-ports/*/name; do
-      d=${n%/name}
-      read -r name < "$n" && [ "$name" = nslab.secrets ] && port=/dev/${d##*/}
-    done
-    [ -n "$port" ] || { echo "nslab: no secrets port (virtio-serial nslab.secrets)"; exit 1; }
-    mkdir -p /root/.ssh /etc/dropbear
-    echo "nslab: waiting for secrets"
-    # Until the host connects, a read gets end-of-file at once: try again shortly.
-    while :; do
-      while read -r key value; do
-        case $key in
-          time) date -u -s "@$value" > /dev/null ;;
-          seed) echo "$value" > /dev/urandom ;;
-          authorized_key) echo "$value" > /root/.ssh/authorized_keys ;;
-          host_key) echo "$value" | base64 -d > /etc/dropbear/dropbear_ed25519_host_key ;;
-          end) echo "nslab: secrets received"; exit 0 ;;
-        esac
-      done < "$port"
-      sleep 0.02
-    done
-  )
+  umask 077
+  port=
+  for n in /sys/class/virtio-ports/*/name; do
+    d=${n%/name}
+    read -r name < "$n" && [ "$name" = nslab.secrets ] && port=/dev/${d##*/}
+  done
+  [ -n "$port" ] || { echo "nslab: no secrets port (virtio-serial nslab.secrets)"; return 1; }
+  echo "nslab: waiting for secrets"
+  # Until the host connects, a read gets end-of-file at once: try again shortly. Builtins only, but for
+  # date: after a restore every process start is slow (QEMU translates the guest's code anew).
+  while :; do
+    while read -r key value; do
+      case $key in
+        time) date -u -s "@$value" > /dev/null ;;
+        seed) echo "$value" > /dev/urandom ;;
+        authorized_key) echo "$value" > /root/.ssh/authorized_keys ;;
+        host_key) printf '%b' "$value" > /etc/dropbear/dropbear_ed25519_host_key ;;
+        end)
+          umask 022
+          echo "nslab: secrets received"
+          return 0
+          ;;
+      esac
+    done < "$port"
+    sleep 0.02
+  done
 }
 
 start() {
@@ -60,7 +62,7 @@ start() {
       ;;
     rngd) : ;; # the kernel reads virtio-rng and RDRAND itself
     sshd)
-      mkdir -p /root/.ssh && chmod 700 /root /root/.ssh
+      mkdir -p /root/.ssh /etc/dropbear && chmod 700 /root /root/.ssh
       [ -s /etc/dropbear/dropbear_ed25519_host_key ] || secrets # an initrd overlay may have brought them
       dropbear -r /etc/dropbear/dropbear_ed25519_host_key -s -g -p 22 -F -E 2>> /var/log/dropbear.log &
       ;;
