@@ -1,3 +1,4 @@
+import { checkQemuBinary } from '../vm/qemu-binary.ts';
 import { hostPlatform } from '../platform/index.ts';
 import { WslTarget } from '../targets/wsl.ts';
 import { interruptExitCode, onInterrupt } from './interrupt.ts';
@@ -91,6 +92,7 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
     .option('--keep', 'vm: leave the VM running afterwards, for inspection (nslab vm down stops it)')
     .option('--wsl-distro <name>', "wsl: the WSL distribution to run in (default: WSL's default one)");
   addVmOptions(scenario).action(async (name: string, options: ScenarioOptions) => {
+    if (options.qemu) await checkQemuBinary(options.qemu);
     const timeout = Number(options.timeout);
     if (!Number.isFinite(timeout) || timeout <= 0) {
       throw new UsageError(

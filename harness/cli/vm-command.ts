@@ -1,3 +1,4 @@
+import { checkQemuBinary } from '../vm/qemu-binary.ts';
 import { onInterrupt } from './interrupt.ts';
 import { Command } from 'commander';
 import { EnvironmentError, ExitCode } from '../errors.ts';
@@ -24,6 +25,7 @@ export function registerVmCommands(program: Command, state: CliState): void {
   addVmOptions(
     vm.command('up').description('boot the VM and leave it running; prints how to connect'),
   ).action(async (o: VmCliOptions) => {
+    if (o.qemu) await checkQemuBinary(o.qemu);
     const options = vmTargetOptions({ ...o, keep: true });
     if (o.showCommand)
       return void process.stdout.write(

@@ -1,5 +1,6 @@
 import { readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EnvironmentError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { renderHtml } from './html.ts';
 import { renderJunit } from './junit.ts';
@@ -27,14 +28,27 @@ export async function writeReport(report: RunReport, reportDir: string): Promise
     junit: join(dir, 'junit.xml'),
     markdown: join(dir, 'summary.md'),
   };
-  // report.json first: the others are renderings of it.
-  await writeFileAtomic(files.json, `${JSON.stringify(report, null, 2)}\n`);
-  await Promise.all([
-    writeFileAtomic(files.html, renderHtml(report)),
-    writeFileAtomic(files.junit, renderJunit(report)),
-    writeFileAtomic(files.markdown, renderMarkdown(report)),
-  ]);
-  await pointLatest(reportDir, report.runId);
+  try {
+    // report.json first: the others are renderings of it.
+    await writeFileAtomic(files.json, `${JSON.stringify(report, null, 2)}\n`);
+    await Promise.all([
+      writeFileAtomic(files.html, renderHtml(report)),
+      writeFileAtomic(files.junit, renderJunit(report)),
+      writeFileAtomic(files.markdown, renderMarkdown(report)),
+    ]);
+    await pointLatest(reportDir, report.runId);
+  } catch (error) {
+    // Nothing half-written stays: this run's folder goes, `latest` still names the previous run.
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    const e = error as NodeJS.ErrnoException;
+    throw new EnvironmentError(
+      `cannot write the report in ${dir}: ${e.code === 'ENOSPC' ? 'no space left on the device' : e.message}`,
+      e.code === 'ENOSPC'
+        ? 'free some space there, or pass --report-dir on another disk; earlier reports are untouched'
+        : 'check that the folder is writable, or pass --report-dir elsewhere',
+      error,
+    );
+  }
   return { dir, ...files };
 }
 

@@ -17,7 +17,7 @@ export function qemuInstallHint(guest: Arch, platform: Platform): string {
 
 export async function findQemu(guest: Arch, platform: Platform, override?: string): Promise<string> {
   if (override) {
-    if (!existsSync(override)) throw new UsageError(`--qemu ${override}: no such file`);
+    await checkQemuBinary(override);
     return override;
   }
   const name = qemuBinaryName(guest, platform);
@@ -67,4 +67,19 @@ export function checkQemuVersion(
   return ok
     ? undefined
     : `QEMU ${version.join('.')} is too old for Apple Silicon: 8.2.1 or newer is needed (brew upgrade qemu)`;
+}
+
+/**
+ * --qemu must name a QEMU: the file exists and its `--version` says "QEMU emulator version". Anything
+ * else is a usage error that quotes the value and what it answered, before anything is booted.
+ */
+export async function checkQemuBinary(path: string): Promise<void> {
+  if (!existsSync(path))
+    throw new UsageError(`--qemu ${path}: no such file`, 'pass the path of a qemu-system-* binary');
+  const line = await qemuVersionLine(path).catch(() => '');
+  if (!parseQemuVersion(line))
+    throw new UsageError(
+      `--qemu ${path}: not a QEMU binary (its --version said ${JSON.stringify(line.slice(0, 80) || '(nothing)')})`,
+      'pass the path of a qemu-system-* binary, or leave --qemu out to find one on PATH',
+    );
 }

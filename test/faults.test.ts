@@ -1,0 +1,215 @@
+// The fault matrix, each case bounded in time and ending with no QEMU of ours and nothing left in the
+// runtime folder: real QEMU under TCG, real signals, a real full filesystem.
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostArch } from '../harness/image/arch.ts';
+import { VmBuilder } from '../harness/vm/vm.ts';
+import { alive } from '../harness/vm/state.ts';
+import { projectImage, qemuProcessesWith } from './helpers/image.ts';
+import { realQemu } from './helpers/stand-in-qemu.ts';
+import { skipNote } from './helpers/tools.ts';
+
+const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
+const ARCH = hostArch();
+const qemu = realQemu(ARCH);
+const isRoot = process.getuid?.() === 0;
+let dir: string;
+let runtime: string;
+const env = () => ({ NSLAB_RUNTIME_DIR: runtime, XDG_STATE_HOME: join(dir, 'state') });
+const nslab = (args: string[]) => execa('node', [BIN, ...args], { reject: false, cwd: dir, env: env() });
+/** Nothing of a VM is left: no QEMU naming the runtime folder, no run folder in it. */
+const nothingLeft = async () => {
+  expect(await qemuProcessesWith(runtime)).toEqual([]);
+  expect(readdirSync(runtime).filter((d) => d.startsWith('vm-'))).toEqual([]);
+};
+const timed = async <T>(f: () => Promise<T>) => {
+  const t0 = performance.now();
+  const value = await f();
+  return { value, ms: performance.now() - t0 };
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nslab-faults-'));
+  runtime = mkdtempSync(join(tmpdir(), 'nslab-faults-rt-'));
+});
+afterAll(async () => {
+  await nslab(['vm', 'down']);
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(runtime, { recursive: true, force: true });
+});
+
+describe('--qemu that is not QEMU (bound: 10 s, nothing booted)', () => {
+  it.each([
+    ['a missing file', () => join(dir, 'nope'), /--qemu \S+nope: no such file/],
+    [
+      'a program that is not QEMU',
+      () => '/bin/false',
+      /--qemu \/bin\/false: not a QEMU binary \(its --version said "false/,
+    ],
+    [
+      'a script that prints nothing',
+      () => {
+        const p = join(dir, 'silent-qemu');
+        writeFileSync(p, '#!/bin/sh\nexit 0\n');
+        chmodSync(p, 0o755);
+        return p;
+      },
+      /not a QEMU binary \(its --version said "\(nothing\)"\)/,
+    ],
+  ])('%s: exit 2, quoting the value and what it said', async (_, path, words) => {
+    const { value: r, ms } = await timed(() =>
+      nslab(['scenario', 'pid-ns', '--target', 'vm', '--qemu', path()]),
+    );
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toMatch(words);
+    expect(ms).toBeLessThan(10_000);
+    await nothingLeft();
+  });
+});
+
+describe.runIf(qemu)(`a VM that goes wrong${skipNote(qemu, `qemu-system-${ARCH} is not on PATH`)}`, () => {
+  it('a boot that never becomes ready: --boot-timeout is honoured and the last console lines quoted (bound: 6 s + 20 s)', async () => {
+    // The same QEMU, but the guest's kernel starts a shell instead of nslab's /init: it never says it waits.
+    const stub = join(dir, 'shell-init-qemu');
+    writeFileSync(
+      stub,
+      `#!/bin/sh\nfor a; do shift; [ "$prev" = -append ] && a="$a rdinit=/bin/sh"; set -- "$@" "$a"; prev=$a; done\nexec '${qemu}' "$@"\n`,
+    );
+    chmodSync(stub, 0o755);
+    const { value: r, ms } = await timed(() =>
+      nslab([
+        'scenario',
+        'pid-ns',
+        '--target',
+        'vm',
+        '--accel',
+        'tcg',
+        '--no-snapshot',
+        '--qemu',
+        stub,
+        '--boot-timeout',
+        '6',
+        '--json',
+        '--report-dir',
+        'r1',
+      ]),
+    );
+    expect(r.exitCode).toBe(1);
+    const t = JSON.parse(String(r.stdout)).targets[0];
+    expect(t.scenarios[0].detail).toMatch(/within 6 s \(accelerator tcg; raise it with --boot-timeout\)/);
+    expect(t.scenarios[0].detail).toMatch(/Run \/init as init process|\/bin\/sh/);
+    expect(ms).toBeLessThan(26_000);
+    await nothingLeft();
+  }, 120_000);
+
+  it('QMP unreachable when stopping: signals end QEMU within their bounds (bound: 5 s)', async () => {
+    const vm = await new VmBuilder(await projectImage(ARCH)).withAccel('tcg').boot();
+    const pid = vm.pid;
+    rmSync(join(vm.dir, 'qmp.sock'));
+    const { ms } = await timed(() => vm.stop());
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(vm.dir)).toBe(false);
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it('a kept VM whose QEMU has died: vm exec says none runs (exit 3); scenario boots a new one (bound: 60 s)', async () => {
+    expect((await nslab(['vm', 'up'])).exitCode).toBe(0);
+    const [pid] = await qemuProcessesWith(runtime);
+    process.kill(pid!, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    const ex = await nslab(['vm', 'exec', '--', 'true']);
+    expect(ex.exitCode).toBe(3);
+    expect(String(ex.stderr)).toMatch(/no VM is running/);
+    const run = await nslab(['scenario', 'pid-ns', '--target', 'vm', '--json', '--report-dir', 'r2']);
+    expect(run.exitCode, String(run.stderr)).toBe(0);
+    expect(JSON.parse(String(run.stdout)).targets[0].host.reusedVm).toBeUndefined();
+    await nothingLeft();
+  }, 120_000);
+
+  it('a guest that hangs after readiness (QEMU stopped with SIGSTOP): the scenario errs, nothing waits forever (bound: 40 s)', async () => {
+    expect((await nslab(['vm', 'up'])).exitCode).toBe(0);
+    const [pid] = await qemuProcessesWith(runtime);
+    process.kill(pid!, 'SIGSTOP');
+    try {
+      const { value: r, ms } = await timed(() =>
+        nslab(['scenario', 'pid-ns', '--target', 'vm', '--timeout', '5', '--json', '--report-dir', 'r3']),
+      );
+      expect(r.exitCode).toBe(1);
+      const s = JSON.parse(String(r.stdout)).targets[0].scenarios[0];
+      expect(s.status).toBe('error');
+      expect(s.detail).toMatch(/SSH server is not answering|timeout/);
+      expect(ms).toBeLessThan(40_000);
+    } finally {
+      process.kill(pid!, 'SIGCONT');
+    }
+    expect((await nslab(['vm', 'down'])).exitCode).toBe(0);
+    await nothingLeft();
+  }, 120_000);
+
+  it('a second Ctrl-C quits at once: exit 130, no QEMU left (bound: 5 s after it)', async () => {
+    const child = execa(
+      'node',
+      [BIN, 'scenario', 'pid-ns', '--target', 'vm', '--no-snapshot', '--report-dir', 'r4'],
+      {
+        reject: false,
+        cwd: dir,
+        env: env(),
+      },
+    );
+    await new Promise<void>((resolve) =>
+      child.stderr!.on('data', (d: Buffer) => {
+        if (d.toString().includes('QEMU started')) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 50));
+    const second = performance.now();
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(performance.now() - second).toBeLessThan(5_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await qemuProcessesWith(runtime)).toEqual([]);
+  });
+});
+
+describe.runIf(isRoot)(`a full disk${skipNote(isRoot, 'mounting a small tmpfs needs root')}`, () => {
+  it('while writing a report: exit 3 naming the folder; no half-written run; the previous report intact (bound: 10 s)', async () => {
+    const full = join(dir, 'full');
+    mkdirSync(full);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full]);
+    try {
+      const first = await nslab(['scenario', 'pid-ns', '--report-dir', join(full, 'r')]);
+      expect(first.exitCode, String(first.stderr)).toBe(0);
+      const before = readFileSync(join(full, 'r', 'latest', 'report.json'), 'utf8');
+      await execa('sh', ['-c', `cat /dev/zero > '${join(full, 'filler')}' 2>/dev/null; true`]);
+      const { value: r, ms } = await timed(() =>
+        nslab(['scenario', 'pid-ns', '--report-dir', join(full, 'r')]),
+      );
+      expect(r.exitCode).toBe(3);
+      expect(String(r.stderr)).toMatch(
+        new RegExp(`cannot write the report in ${join(full, 'r')}/\\S+: no space left on the device`),
+      );
+      expect(ms).toBeLessThan(10_000);
+      expect(readdirSync(join(full, 'r')).filter((f) => /^\d{8}T/.test(f))).toHaveLength(1);
+      expect(
+        readdirSync(join(full, 'r'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')),
+      ).toEqual([]);
+      expect(readFileSync(join(full, 'r', 'latest', 'report.json'), 'utf8')).toBe(before);
+    } finally {
+      await execa('umount', [full]);
+    }
+  });
+});
