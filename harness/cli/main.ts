@@ -1,3 +1,4 @@
+import { forTerminal } from '../util/capped-output.ts';
 import { installInterruptHandling } from './interrupt.ts';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, NslabError } from '../errors.ts';
@@ -62,7 +63,10 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.usage;
     }
     if (error instanceof NslabError) {
-      process.stderr.write(`nslab: ${error.message}\n${error.hint ? `  → ${error.hint}\n` : ''}`);
+      // A message may quote a guest (a console tail): nothing in it may drive the terminal.
+      process.stderr.write(
+        forTerminal(`nslab: ${error.message}\n${error.hint ? `  → ${error.hint}\n` : ''}`),
+      );
       return error.exitCode;
     }
     process.stderr.write(`nslab: internal error: ${(error as Error)?.stack ?? String(error)}\n`);

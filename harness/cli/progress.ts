@@ -1,11 +1,14 @@
+import { forTerminal } from '../util/capped-output.ts';
 import type { RunEvent } from '../run/run.ts';
 
 /**
  * Progress on stderr, so that stdout stays clean for --json. On a terminal each step is one line as it
  * starts and ends; in CI (no TTY) the same lines, plainly.
  */
-export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (event: RunEvent) => void {
+export function progressPrinter(out: NodeJS.WriteStream = process.stderr): (event: RunEvent) => void {
   const started = new Map<string, number>();
+  // Details may quote a guest (its uname, a console tail, runtime versions): never raw to the terminal.
+  const stream = { write: (text: string) => out.write(forTerminal(text)) };
   return (event) => {
     switch (event.type) {
       case 'target-start':

@@ -1,3 +1,4 @@
+import { forTerminal } from '../util/capped-output.ts';
 import { checkQemuBinary } from '../vm/qemu-binary.ts';
 import { hostPlatform } from '../platform/index.ts';
 import { WslTarget } from '../targets/wsl.ts';
@@ -144,7 +145,7 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
         process.stderr.write(`nslab: reports index not written: ${error.message}\n`),
       );
       if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else process.stdout.write(`${formatSummary(report)}\nreport: ${written.html}\n`);
+      else process.stdout.write(`${forTerminal(formatSummary(report))}\nreport: ${written.html}\n`);
       if (options.json) process.stderr.write(`nslab: report: ${written.html}\n`);
       state.exitCode = exitCodeFor(report);
       if (stoppedBy && state.exitCode === ExitCode.interrupted) state.exitCode = interruptExitCode(stoppedBy);

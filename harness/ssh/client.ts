@@ -12,6 +12,29 @@ export interface SshTarget {
   hostKeyBlob: Buffer;
 }
 
+/** Where a stream's bytes go: kept whole (Collect), or cut to a bound (see util/capped-output.ts). */
+export interface OutputSink {
+  push(chunk: Buffer): void;
+  text(): string;
+}
+
+class Collect implements OutputSink {
+  private readonly parts: Buffer[] = [];
+  push(chunk: Buffer): void {
+    this.parts.push(chunk);
+  }
+  text(): string {
+    return Buffer.concat(this.parts).toString('utf8');
+  }
+}
+
+export interface ExecOptions {
+  input?: string;
+  signal?: AbortSignal;
+  /** Makes bounded sinks for untrusted output (a probe's); called once per channel, so a retry starts afresh. */
+  capped?: () => { stdout: OutputSink; stderr: OutputSink };
+}
+
 export interface ExecResult {
   command: string;
   stdout: string;
@@ -71,13 +94,15 @@ export class SshSession {
   }
 
   /** Runs one command; stdin is sent and closed. Resolves with the whole result whatever the exit status. */
-  exec(command: string, options: { input?: string; signal?: AbortSignal } = {}): Promise<ExecResult> {
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, stream: ClientChannel) => {
         if (err) return reject(err);
-        const out: Buffer[] = [];
-        const errOut: Buffer[] = [];
+        // Unbounded unless capped: a command's own output, for `vm exec`, is the user's to have whole.
+        const sinks = options.capped?.();
+        const out = sinks?.stdout ?? new Collect();
+        const errOut = sinks?.stderr ?? new Collect();
         const onAbort = () => stream.close();
         options.signal?.addEventListener('abort', onAbort, { once: true });
         stream.on('data', (d: Buffer) => out.push(d));
@@ -86,8 +111,8 @@ export class SshSession {
           options.signal?.removeEventListener('abort', onAbort);
           resolve({
             command,
-            stdout: Buffer.concat(out).toString('utf8'),
-            stderr: Buffer.concat(errOut).toString('utf8'),
+            stdout: out.text(),
+            stderr: errOut.text(),
             code: code ?? null,
             signal: signal ?? null,
             durationMs: performance.now() - started,

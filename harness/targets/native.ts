@@ -1,3 +1,4 @@
+import { CappedRecords, CappedText, PROBE_FIELD_LIMIT, STDERR_LIMIT } from '../util/capped-output.ts';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { execa } from 'execa';
@@ -58,15 +59,22 @@ export class NativeTarget implements Target {
       env: this.options.env,
       extendEnv: this.options.extendEnv ?? this.options.env === undefined,
       detached: true,
+      // Read as it comes, into bounded sinks: a probe may print without end.
+      buffer: false,
+      encoding: 'buffer',
     });
+    const stdout = new CappedRecords(PROBE_FIELD_LIMIT);
+    const stderr = new CappedText(STDERR_LIMIT);
+    child.stdout?.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr?.on('data', (d: Buffer) => stderr.push(d));
     const stop = () => endAll(child.pid, 'SIGTERM');
     signal?.addEventListener('abort', stop, { once: true });
     if (signal?.aborted) stop();
     try {
       const result = await child;
       return {
-        stdout: result.stdout,
-        stderr: result.stderr,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
         exitCode: result.exitCode ?? 128 + (signalNumber(result.signal) ?? 1),
         durationMs: performance.now() - started,
       };

@@ -1,3 +1,4 @@
+import { CappedRecords, CappedText, PROBE_FIELD_LIMIT, STDERR_LIMIT } from '../util/capped-output.ts';
 import os from 'node:os';
 import { readManifest } from '../image/cache.ts';
 import { findQemu, qemuVersionLine } from '../vm/qemu-binary.ts';
@@ -153,7 +154,11 @@ export class VmTarget implements Target {
 
   async runProbe(script: string, args: readonly string[], signal?: AbortSignal): Promise<ProbeRun> {
     if (!this.vm) throw new Error('the vm target was not prepared');
-    const r = await this.vm.exec(`sh -s -- ${shellJoin(args)}`, { input: script, signal });
+    const r = await this.vm.exec(`sh -s -- ${shellJoin(args)}`, {
+      input: script,
+      signal,
+      capped: () => ({ stdout: new CappedRecords(PROBE_FIELD_LIMIT), stderr: new CappedText(STDERR_LIMIT) }),
+    });
     return {
       stdout: r.stdout,
       stderr: r.stderr,

@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { ExitCode, NslabError } from '../errors.ts';
 import { hostPlatform } from '../platform/index.ts';
 import { treeKill } from '../platform/tree-kill.ts';
-import { SshSession, type ExecResult } from '../ssh/index.ts';
+import { SshSession, type ExecOptions, type ExecResult } from '../ssh/index.ts';
 import { alive, sleep } from '../util/process.ts';
 import { ConsoleLog } from './console-log.ts';
 import { BootError } from './errors.ts';
@@ -70,7 +70,7 @@ export class StartedVm {
    * at once: each takes a connection of its own (several channels on one dropbear connection lost an exit
    * status now and then), and gives it back for the next.
    */
-  async exec(command: string, options: { input?: string; signal?: AbortSignal } = {}): Promise<ExecResult> {
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const what = `\`${command.slice(0, 80)}\``;
     for (let attempt = 0; ; attempt++) {
       if (!alive(this.state.pid))
