@@ -158,6 +158,56 @@ describe.runIf(qemu)(`a VM that goes wrong${skipNote(qemu, `qemu-system-${ARCH} 
     await nothingLeft();
   }, 120_000);
 
+  it('a scenario that times out inside the VM: error "timeout" at --timeout, the VM stopped (bound: 3 s + boot)', async () => {
+    const scenarios = join(dir, 'slow');
+    mkdirSync(scenarios, { recursive: true });
+    writeFileSync(
+      join(scenarios, 'slow.yaml'),
+      'name: slow\ntitle: t\nquestion: q\nisolate:\n  namespaces: [uts]\nobserve:\n  inside:\n    - { name: wait, run: [sleep, "600"] }\nexpect: []\n',
+    );
+    const { value: r, ms } = await timed(() =>
+      nslab([
+        'scenario',
+        'slow',
+        '--target',
+        'vm',
+        '--scenarios-dir',
+        scenarios,
+        '--timeout',
+        '3',
+        '--json',
+        '--report-dir',
+        'r5',
+      ]),
+    );
+    expect(r.exitCode).toBe(1);
+    const s = JSON.parse(String(r.stdout)).targets[0].scenarios[0];
+    expect(s).toMatchObject({ status: 'error', reason: 'timeout' });
+    expect(s.durationMs).toBeLessThan(6_000);
+    expect(ms).toBeLessThan(60_000);
+    await nothingLeft();
+  }, 120_000);
+
+  it('SIGTERM while a scenario runs in the VM: exit 143, the report written, the VM stopped (bound: 10 s after it)', async () => {
+    const child = execa('node', [BIN, 'scenario', 'all', '--target', 'vm', '--json', '--report-dir', 'r6'], {
+      reject: false,
+      cwd: dir,
+      env: env(),
+    });
+    await new Promise<void>((resolve) =>
+      child.stderr!.on('data', (d: Buffer) => {
+        if (d.toString().includes('running')) resolve();
+      }),
+    );
+    const sent = performance.now();
+    child.kill('SIGTERM');
+    const r = await child;
+    expect(r.exitCode).toBe(143);
+    expect(performance.now() - sent).toBeLessThan(10_000);
+    expect(JSON.parse(readFileSync(join(dir, 'r6', 'latest', 'report.json'), 'utf8')).interrupted).toBe(true);
+    await nothingLeft();
+  }, 120_000);
+
   it('a second Ctrl-C quits at once: exit 130, no QEMU left (bound: 5 s after it)', async () => {
     const child = execa(
       'node',

@@ -19,7 +19,6 @@ export function escapeHtml(value: unknown): string {
       .replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
       // eslint-disable-next-line no-control-regex
       .replace(/[\x00-\x08\x0b-\x1f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0)))
-      // eslint-disable-next-line no-control-regex
       .replace(/[\x7f-\x9f]/g, '\u2421')
   );
 }

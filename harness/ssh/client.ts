@@ -44,6 +44,9 @@ export interface ExecResult {
   durationMs: number;
 }
 
+/** How long an aborted command's channel may take to close before its result is given up on. */
+const ABORT_GRACE_MS = 1000;
+
 const fingerprint = (blob: Buffer) =>
   `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 
@@ -103,21 +106,33 @@ export class SshSession {
         const sinks = options.capped?.();
         const out = sinks?.stdout ?? new Collect();
         const errOut = sinks?.stderr ?? new Collect();
-        const onAbort = () => stream.close();
-        options.signal?.addEventListener('abort', onAbort, { once: true });
-        stream.on('data', (d: Buffer) => out.push(d));
-        stream.stderr.on('data', (d: Buffer) => errOut.push(d));
-        stream.on('close', (code: number | null, signal?: string) => {
+        let done = false;
+        const finish = (code: number | null, signal: string | null) => {
+          if (done) return;
+          done = true;
           options.signal?.removeEventListener('abort', onAbort);
           resolve({
             command,
             stdout: out.text(),
             stderr: errOut.text(),
-            code: code ?? null,
-            signal: signal ?? null,
+            code,
+            signal,
             durationMs: performance.now() - started,
           });
-        });
+        };
+        // Stopped from here (a timeout, Ctrl-C): ask the guest to kill the command and close the channel.
+        // dropbear keeps a channel open while the command's children run, so after a short grace the
+        // result is given up on (signal ABORTED); the VM's own stop ends what is left.
+        const onAbort = () => {
+          stream.signal('KILL');
+          stream.close();
+          setTimeout(() => finish(null, 'ABORTED'), ABORT_GRACE_MS).unref();
+        };
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        if (options.signal?.aborted) onAbort();
+        stream.on('data', (d: Buffer) => out.push(d));
+        stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+        stream.on('close', (code: number | null, signal?: string) => finish(code ?? null, signal ?? null));
         stream.end(options.input ?? '');
       });
     });

@@ -1,6 +1,9 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { alive, sleep } from './process.ts';
+
+/** How old a lock folder without a pid file must be before it counts as left by a killed process. */
+const ORPHAN_MS = 10_000;
 
 /**
  * Runs `fn` while holding a lock folder (mkdir is atomic), so that two nslab processes never write the same
@@ -16,7 +19,10 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, onWait?: (
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const holder = Number(await readFile(join(path, 'pid'), 'utf8').catch(() => '0'));
-      if (holder && !alive(holder)) {
+      // A holder killed between its mkdir and its pid file leaves a lock without one: stale once old.
+      const orphaned =
+        !holder && Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) > ORPHAN_MS;
+      if ((holder && !alive(holder)) || orphaned) {
         await rm(path, { recursive: true, force: true });
         continue;
       }
