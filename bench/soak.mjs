@@ -19,14 +19,21 @@ const work = mkdtempSync(join(tmpdir(), 'soak-'));
 const runtime = join(work, 'run');
 const env = { ...process.env, NSLAB_RUNTIME_DIR: runtime, XDG_STATE_HOME: join(work, 'state') };
 
-/** QEMU processes of this soak (their command line names its runtime folder), with their peak RSS (KiB). */
-function qemus() {
+/**
+ * Processes of this soak with their own peak RSS (VmHWM, KiB): QEMU (its command line names the runtime
+ * folder) or nslab itself (node, with this soak's report folder on its command line).
+ */
+function processes(kind) {
   const found = [];
   for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (!cmd.startsWith('qemu-system') && !cmd.includes('/qemu-system')) continue;
-      if (!cmd.includes(runtime)) continue;
+      const isQemu = cmd.startsWith('qemu-system') || cmd.includes('/qemu-system');
+      const ours =
+        kind === 'qemu'
+          ? isQemu && cmd.includes(runtime)
+          : !isQemu && cmd.includes('bin/nslab.mjs') && cmd.includes(work);
+      if (!ours) continue;
       const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${d}/status`, 'utf8'));
       found.push({ pid: Number(d), hwmKiB: hwm ? Number(hwm[1]) : 0 });
     } catch {
@@ -50,18 +57,21 @@ function listening() {
 const temps = () => new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('nslab')));
 const runtimeFiles = () => (existsSync(runtime) ? readdirSync(runtime) : []);
 
+const qemus = () => processes('qemu');
 let qemuPeakKiB = 0;
+let nslabPeakKiB = 0;
 const sampler = setInterval(() => {
   for (const q of qemus()) qemuPeakKiB = Math.max(qemuPeakKiB, q.hwmKiB);
-}, 100);
+  for (const n of processes('nslab')) nslabPeakKiB = Math.max(nslabPeakKiB, n.hwmKiB);
+}, 50);
 
-/** One run: its wall time, whether it passed, and nslab's peak RSS (GNU time's %M, KiB). */
+/** One run: its wall time and whether it passed. */
 async function one(i) {
   const t0 = performance.now();
   const r = await $({
     env,
     nothrow: true,
-  })`/usr/bin/time -f ${'nslab-peak-kib=%M'} node bin/nslab.mjs scenario pid-ns --target vm --json --report-dir ${join(work, `reports-${i}`)}`;
+  })`node bin/nslab.mjs scenario pid-ns --target vm --json --report-dir ${join(work, `reports-${i}`)}`;
   const ms = performance.now() - t0;
   let pass = false;
   try {
@@ -69,8 +79,7 @@ async function one(i) {
   } catch {
     // not a report: a failure
   }
-  const peak = Number(/nslab-peak-kib=(\d+)/.exec(r.stderr)?.[1] ?? 0);
-  return { ms, pass, peakKiB: peak, error: pass ? undefined : r.stderr.split('\n').slice(-4).join(' / ') };
+  return { ms, pass, error: pass ? undefined : r.stderr.split('\n').slice(-4).join(' / ') };
 }
 
 function leaks(before) {
@@ -108,7 +117,7 @@ try {
     },
     parallelMs: together.map((r) => Math.round(r.ms)),
     peakMiB: {
-      nslab: Math.round(Math.max(...[...sequential, ...together].map((r) => r.peakKiB)) / 1024),
+      nslab: Math.round(nslabPeakKiB / 1024),
       qemu: Math.round(qemuPeakKiB / 1024),
     },
   };
@@ -126,7 +135,7 @@ try {
       console.log(
         `leaks ${when}: QEMU ${l.qemu}, runtime files ${l.runtimeFiles}, new listening ports ${l.ports.length}, new temp folders ${l.temps.length}${l.temps.length ? ` (${l.temps.join(', ')})` : ''}`,
       );
-    console.log(`peak memory: nslab ${result.peakMiB.nslab} MiB (one run), QEMU ${result.peakMiB.qemu} MiB`);
+    console.log(`peak memory (VmHWM): nslab ${result.peakMiB.nslab} MiB, QEMU ${result.peakMiB.qemu} MiB`);
   }
   if (result.failures > 0 || leakCount(afterSequential) + leakCount(afterParallel) > 0) process.exitCode = 1;
 } finally {
