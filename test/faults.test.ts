@@ -10,12 +10,15 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostArch } from '../harness/image/arch.ts';
 import { VmBuilder } from '../harness/vm/vm.ts';
+import { buildImage } from '../harness/image/build.ts';
+import { DEFAULT_IMAGE_CACHE, DEFAULT_LINUXKIT_YML } from '../harness/cli/paths.ts';
 import { alive } from '../harness/vm/state.ts';
 import { projectImage, qemuProcessesWith } from './helpers/image.ts';
 import { realQemu } from './helpers/stand-in-qemu.ts';
@@ -113,6 +116,36 @@ describe.runIf(qemu)(`a VM that goes wrong${skipNote(qemu, `qemu-system-${ARCH} 
     expect(ms).toBeLessThan(26_000);
     await nothingLeft();
   }, 120_000);
+
+  it('every port taken, attempt after attempt: a clear error after 3 tries, nothing left (bound: 30 s)', async () => {
+    // Real listeners on 127.0.0.1 hold the ports that every attempt is handed.
+    const held = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<Server>((resolve) => {
+            const srv = createServer();
+            srv.listen(0, '127.0.0.1', () => resolve(srv));
+          }),
+      ),
+    );
+    const ports = held.map((s) => (s.address() as { port: number }).port);
+    let next = 1;
+    try {
+      const boot = new VmBuilder(await projectImage(ARCH))
+        .withAccel('tcg')
+        .withSnapshots(false)
+        .withSshPort(ports[0]!)
+        .withPortPicker(async () => ports[next++ % ports.length]!)
+        .boot();
+      const { ms } = await timed(() =>
+        expect(boot).rejects.toThrow(/no free port for the SSH forward after 3 tries/),
+      );
+      expect(ms).toBeLessThan(30_000);
+      for (const p of ports) expect(await qemuProcessesWith(`127.0.0.1:${p}-`)).toEqual([]);
+    } finally {
+      for (const s of held) s.close();
+    }
+  });
 
   it('QMP unreachable when stopping: signals end QEMU within their bounds (bound: 5 s)', async () => {
     const vm = await new VmBuilder(await projectImage(ARCH)).withAccel('tcg').boot();
@@ -236,6 +269,31 @@ describe.runIf(qemu)(`a VM that goes wrong${skipNote(qemu, `qemu-system-${ARCH} 
 });
 
 describe.runIf(isRoot)(`a full disk${skipNote(isRoot, 'mounting a small tmpfs needs root')}`, () => {
+  it('while building an image into the cache: exit 3 naming the cache, no half-built entry left (bound: 60 s)', async () => {
+    const small = join(dir, 'small-cache');
+    mkdirSync(small);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]);
+    try {
+      // The packages come from the project's own apt cache (offline); only the image must fit in 4 MiB.
+      const built = buildImage({
+        config: DEFAULT_LINUXKIT_YML,
+        arch: ARCH,
+        builder: 'debian',
+        cacheRoot: small,
+        aptRoot: join(DEFAULT_IMAGE_CACHE, 'apt'),
+      });
+      await expect(built).rejects.toMatchObject({
+        exitCode: 3,
+        message: expect.stringMatching(
+          `cannot write the image into the cache ${small}: no space left on the device`,
+        ),
+      });
+      expect(readdirSync(small).filter((f) => f.startsWith('.build-'))).toEqual([]);
+    } finally {
+      await execa('umount', [small]);
+    }
+  }, 60_000);
+
   it('while writing a report: exit 3 naming the folder; no half-written run; the previous report intact (bound: 10 s)', async () => {
     const full = join(dir, 'full');
     mkdirSync(full);

@@ -158,12 +158,15 @@ async function buildLocked(
   const tmp = await mkdtemp(join(options.cacheRoot, '.build-'));
   try {
     const staging = join(tmp, 'staging');
-    await Promise.all(
+    // Every unpacker is waited for, failed or not: none may still write while the folder is removed.
+    const unpacked = await Promise.allSettled(
       Object.entries(debs).map(async ([name, deb]) => {
         await mkdir(join(staging, name), { recursive: true });
         await execa('dpkg-deb', ['-x', deb, join(staging, name)]);
       }),
     );
+    const failed = unpacked.find((u) => u.status === 'rejected');
+    if (failed) throw failed.reason;
     const kernelPkg = resolved.kernelPackage;
     const kernelRoot = join(staging, kernelPkg);
     const vmlinuz = (await readdir(join(kernelRoot, 'boot'))).find((f) => f.startsWith('vmlinuz-'));
@@ -218,9 +221,38 @@ async function buildLocked(
     const dir = await commitImage(out, options.cacheRoot, digest);
     log(`image: built ${dir} in ${(manifest.buildTimeMs / 1000).toFixed(1)} s`);
     return { ...(await openImageDir(dir, false)) };
+  } catch (error) {
+    throw cacheWriteError(error, options.cacheRoot);
   } finally {
+    // Nothing half-built stays: the cache holds whole images only (commitImage renames one into place).
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** A full or read-only disk under the cache is the machine's state, said plainly; anything else as it is. */
+function cacheWriteError(error: unknown, cacheRoot: string): unknown {
+  const what: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'the disk quota is used up',
+    EROFS: 'the file system is read-only',
+  };
+  // From Node, the errno code; from dpkg-deb, its words.
+  const words: Record<string, RegExp> = {
+    ENOSPC: /No space left on device/,
+    EDQUOT: /Disk quota exceeded/,
+    EROFS: /Read-only file system/,
+  };
+  const e = error as NodeJS.ErrnoException & { stderr?: unknown };
+  const code =
+    e.code && what[e.code]
+      ? e.code
+      : Object.keys(words).find((k) => words[k]!.test(`${e.message ?? ''} ${String(e.stderr ?? '')}`));
+  if (!code) return error;
+  return new EnvironmentError(
+    `cannot write the image into the cache ${cacheRoot}: ${what[code]}`,
+    'free some space there, or pass --cache on another disk; the images already cached are untouched',
+    error,
+  );
 }
 
 async function resolveWithKernel(apt: AptCache, kernelMeta: string) {

@@ -110,7 +110,8 @@ export async function qmpAddressFor(c: VmConfig, dir: string): Promise<QmpAddres
  */
 export async function launchQemu(i: LaunchInput): Promise<QemuHandle> {
   for (let attempt = 1; ; attempt++) {
-    const sshPort = attempt === 1 && i.config.sshPort ? i.config.sshPort : await freePort();
+    const sshPort =
+      attempt === 1 && i.config.sshPort ? i.config.sshPort : await (i.config.pickPort ?? freePort)();
     const q = await spawnQemu(
       i,
       sshPort,

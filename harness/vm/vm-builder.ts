@@ -62,6 +62,11 @@ export class VmBuilder {
     this.config.sshPort = port;
     return this;
   }
+  /** How the SSH port of a retry is picked, after the first is taken (default: a free one). */
+  withPortPicker(pick: () => Promise<number>): this {
+    this.config.pickPort = pick;
+    return this;
+  }
   withLog(log: (line: string) => void): this {
     this.config.log = log;
     return this;

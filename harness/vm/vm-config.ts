@@ -20,6 +20,8 @@ export interface VmConfig {
   signal?: AbortSignal;
   /** The host port to ask for first; a free one when undefined. */
   sshPort?: number;
+  /** How the SSH port of each further attempt is picked (default: a free one); tests hand out taken ones. */
+  pickPort?: () => Promise<number>;
   platform: Platform;
   /** Where remembered accelerator verdicts are kept. */
   verdicts: AccelVerdicts;
