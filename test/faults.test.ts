@@ -1,6 +1,7 @@
 // The fault matrix, each case bounded in time and ending with no QEMU of ours and nothing left in the
 // runtime folder: real QEMU under TCG, real signals, a real full filesystem.
 import {
+  symlinkSync,
   chmodSync,
   existsSync,
   mkdirSync,
@@ -22,7 +23,7 @@ import { DEFAULT_IMAGE_CACHE, DEFAULT_LINUXKIT_YML } from '../harness/cli/paths.
 import { alive } from '../harness/vm/state.ts';
 import { projectImage, qemuProcessesWith } from './helpers/image.ts';
 import { realQemu } from './helpers/stand-in-qemu.ts';
-import { skipNote } from './helpers/tools.ts';
+import { findOnPath, skipNote } from './helpers/tools.ts';
 
 const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
 const ARCH = hostArch();
@@ -77,6 +78,36 @@ describe('--qemu that is not QEMU (bound: 10 s, nothing booted)', () => {
     );
     expect(r.exitCode).toBe(2);
     expect(String(r.stderr)).toMatch(words);
+    expect(ms).toBeLessThan(10_000);
+    await nothingLeft();
+  });
+});
+
+describe.runIf(qemu)(`QEMU missing${skipNote(qemu, `qemu-system-${ARCH} is not on PATH`)}`, () => {
+  it('scenario --target vm: exit 3, naming the binary and how to install it (bound: 10 s)', async () => {
+    // A PATH with node and the few tools the CLI itself starts, but no QEMU; the image given ready-made.
+    const bin = join(dir, 'bin-no-qemu');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(process.execPath, join(bin, 'node'));
+    for (const tool of ['sh', 'uname', 'id', 'cat']) symlinkSync(findOnPath(tool)!, join(bin, tool));
+    const image = await projectImage(ARCH);
+    const { value: r, ms } = await timed(() =>
+      execa(
+        join(bin, 'node'),
+        [BIN, 'scenario', 'pid-ns', '--target', 'vm', '--image', image.dir, '--report-dir', 'r0'],
+        {
+          reject: false,
+          cwd: dir,
+          env: { ...env(), PATH: bin },
+          extendEnv: false,
+        },
+      ),
+    );
+    expect(r.exitCode).toBe(3);
+    expect(String(r.stdout + r.stderr)).toMatch(
+      new RegExp(`qemu-system-${ARCH} not found on PATH or in the usual install folders`),
+    );
+    expect(String(r.stdout + r.stderr)).toMatch(/apt-get install -y --no-install-recommends qemu-system-/);
     expect(ms).toBeLessThan(10_000);
     await nothingLeft();
   });
