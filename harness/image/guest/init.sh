@@ -36,7 +36,7 @@ secrets() {
   while :; do
     while read -r key value; do
       case $key in
-        time) date -u -s "@$value" > /dev/null ;;
+        time) now=$value ;; # set once dropbear is starting (see sshd): the two overlap
         seed) echo "$value" > /dev/urandom ;;
         authorized_key) echo "$value" > /root/.ssh/authorized_keys ;;
         host_key) printf '%b' "$value" > /etc/dropbear/dropbear_ed25519_host_key ;;
@@ -65,6 +65,8 @@ start() {
       mkdir -p /root/.ssh /etc/dropbear && chmod 700 /root /root/.ssh
       [ -s /etc/dropbear/dropbear_ed25519_host_key ] || secrets # an initrd overlay may have brought them
       dropbear -r /etc/dropbear/dropbear_ed25519_host_key -s -g -p 22 -F -E 2>> /var/log/dropbear.log &
+      # The host's time, before "ready": no login sees the saved guest's clock.
+      [ -n "${now:-}" ] && date -u -s "@$now" > /dev/null
       ;;
     getty) (while :; do setsid getty -n -l /bin/sh 115200 console; done) & ;;
     *) echo "nslab: unknown boot entry $1" ;;
