@@ -22,7 +22,28 @@ const work = mkdtempSync(join(tmpdir(), 'nslab-bench-boot-'));
 // A private runtime folder (a VM kept elsewhere is never reused) and host memory.
 const env = { ...process.env, NSLAB_RUNTIME_DIR: join(work, 'run'), XDG_STATE_HOME: join(work, 'state') };
 const reports = join(work, 'reports');
-const nslab = (...args) => $({ env })`node bin/nslab.mjs scenario ${args} --json --report-dir ${reports}`;
+/** One run; a failed one stops the benchmark and shows what failed (a benchmark of failures means nothing). */
+const nslab = async (...args) => {
+  const r = await $({
+    env,
+    nothrow: true,
+  })`node bin/nslab.mjs scenario ${args} --json --report-dir ${reports}`;
+  if (r.exitCode !== 0) {
+    let bad = r.stderr.split('\n').slice(-12).join('\n');
+    try {
+      const report = JSON.parse(r.stdout);
+      bad = JSON.stringify(
+        report.targets.flatMap((t) => t.scenarios.filter((s) => s.status !== 'pass' && s.status !== 'skip')),
+        null,
+        1,
+      ).slice(0, 3000);
+    } catch {
+      // no report: the stderr tail says why
+    }
+    throw new Error(`nslab scenario ${args.join(' ')} exited ${r.exitCode}:\n${bad}`);
+  }
+  return r;
+};
 const firstCommands = [];
 try {
   // One run first: the accelerator nslab uses here (after its own trial), which the floor then uses too.
