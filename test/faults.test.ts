@@ -299,6 +299,37 @@ describe.runIf(qemu)(`a VM that goes wrong${skipNote(qemu, `qemu-system-${ARCH} 
   });
 });
 
+describe.runIf(qemu)(`SIGTERM while an image builds${skipNote(qemu, 'no image tools here')}`, () => {
+  it('exit 143; no half-built folder and no lock left behind (bound: 10 s after it)', async () => {
+    // A cache of its own (a miss), with the project's downloaded packages linked in (offline, no wait).
+    const cache = join(dir, 'cache-term');
+    const deb = ARCH === 'x86_64' ? 'amd64' : 'arm64';
+    mkdirSync(join(cache, 'apt'), { recursive: true });
+    const from = join(DEFAULT_IMAGE_CACHE, 'apt', deb);
+    const linked = await execa('cp', ['-al', from, join(cache, 'apt', deb)], { reject: false });
+    if (linked.exitCode !== 0) await execa('cp', ['-r', from, join(cache, 'apt', deb)]);
+    const child = execa('node', [BIN, 'image', 'build', '--builder', 'debian', '--cache', cache], {
+      reject: false,
+      cwd: dir,
+      env: env(),
+    });
+    await new Promise<void>((resolve) =>
+      child.stderr!.on('data', (d: Buffer) => {
+        if (d.toString().includes('image: building')) resolve();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const sent = performance.now();
+    child.kill('SIGTERM');
+    const r = await child;
+    expect(r.exitCode).toBe(143);
+    expect(performance.now() - sent).toBeLessThan(10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(readdirSync(cache).filter((f) => f.startsWith('.build-'))).toEqual([]);
+    expect(existsSync(join(cache, 'apt', '.lock'))).toBe(false);
+  }, 120_000);
+});
+
 describe.runIf(isRoot)(`a full disk${skipNote(isRoot, 'mounting a small tmpfs needs root')}`, () => {
   it('while building an image into the cache: exit 3 naming the cache, no half-built entry left (bound: 60 s)', async () => {
     const small = join(dir, 'small-cache');

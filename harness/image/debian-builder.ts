@@ -22,6 +22,7 @@ import { readElfDeps } from './elf.ts';
 import { filesEntries, sourceDigestInputs } from './files.ts';
 import type { BuiltImage, ImageManifest } from './manifest.ts';
 import type { ValidatedConfig } from './validate.ts';
+import { removeOnExit } from '../util/exit-cleanup.ts';
 import { withLock } from '../util/lock.ts';
 import { projectFile } from '../project-root.ts';
 
@@ -156,6 +157,7 @@ async function buildLocked(
   const debs = await apt.download(resolved.versions, log);
   await mkdir(options.cacheRoot, { recursive: true });
   const tmp = await mkdtemp(join(options.cacheRoot, '.build-'));
+  const release = removeOnExit(tmp); // also when the process is ended mid-build
   try {
     const staging = join(tmp, 'staging');
     // Every unpacker is waited for, failed or not: none may still write while the folder is removed.
@@ -225,6 +227,7 @@ async function buildLocked(
     throw cacheWriteError(error, options.cacheRoot);
   } finally {
     // Nothing half-built stays: the cache holds whole images only (commitImage renames one into place).
+    release();
     await rm(tmp, { recursive: true, force: true });
   }
 }

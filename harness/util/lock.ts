@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { removeOnExit } from './exit-cleanup.ts';
 import { alive, sleep } from './process.ts';
 
 /** How old a lock folder without a pid file must be before it counts as left by a killed process. */
@@ -31,9 +32,12 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, onWait?: (
       await sleep(200);
     }
   }
+  // Held, it goes with the process however it ends (a lock left by a killed build is also taken over).
+  const release = removeOnExit(path);
   try {
     return await fn();
   } finally {
+    release();
     await rm(path, { recursive: true, force: true });
   }
 }
