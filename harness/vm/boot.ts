@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { EnvironmentError } from '../errors.ts';
 import type { Arch } from '../image/arch.ts';
@@ -160,7 +161,7 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
     // Inside the try: a failure while writing the per-boot keys removes them too.
     await createRunFolder(dir);
     const clientKeyFile = await writeBootSecrets(dir, c.image, secrets);
-    qemu = await launchQemu({ ...a, config: c, dir, name, consoleLog, mark, incoming: !!a.restore });
+    qemu = await launchSaved(c, a, { dir, name, consoleLog, mark });
     const q = qemu;
     let boot: BootKind = a.restore
       ? await restoreInto(c, q, a.restore, { started, timeout, mark })
@@ -237,6 +238,7 @@ async function restoreInto(
     ...plan,
     platform: c.platform,
     timeoutMs: t.timeout,
+    ...(c.platform.os === 'win32' ? {} : { fd: SAVED_FD }),
   });
   t.mark('restored');
   return { mode: 'restore', restoreMs: Math.round(performance.now() - t.started) };
@@ -266,4 +268,24 @@ function stateOf(
     imageDir: c.image.dir,
     bootedAt: new Date().toISOString(),
   };
+}
+
+/** The fd QEMU gets the saved guest on (after stdin, stdout, stderr). */
+const SAVED_FD = 3;
+
+/**
+ * Launches QEMU; for a restore, with the saved guest opened here and inherited as its fd 3 (POSIX), so
+ * that QEMU reads the file itself: no shell, no `cat`, no pipe to copy 100 MB through.
+ */
+async function launchSaved(
+  c: VmConfig,
+  a: Attempt,
+  run: { dir: string; name: string; consoleLog: ConsoleLog; mark: Mark },
+): Promise<QemuHandle> {
+  const fd = a.restore && c.platform.os !== 'win32' ? openSync(a.restore.found!.state, 'r') : undefined;
+  try {
+    return await launchQemu({ ...a, config: c, ...run, incoming: !!a.restore, incomingFd: fd });
+  } finally {
+    if (fd !== undefined) closeSync(fd); // QEMU has its own copy from the spawn
+  }
 }

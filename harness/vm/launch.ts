@@ -56,6 +56,8 @@ export interface LaunchInput {
   mark: Mark;
   /** Start paused for a saved guest (QMP migrate-incoming) instead of booting the kernel. */
   incoming?: boolean;
+  /** The saved guest, opened: handed to QEMU as its fd 3 (POSIX), read there without a shell and a pipe. */
+  incomingFd?: number;
 }
 
 /** The QEMU command line of a boot in run folder `dir`: the one place that maps a VmConfig onto argv. */
@@ -138,14 +140,16 @@ async function spawnQemu(
   await writeArgv(i.dir, [i.qemu, ...argv]);
   const stderrFile = runFile(i.dir, 'stderr');
   // Own process group and no pipes: QEMU neither keeps this process alive nor dies with its terminal.
-  const child = execa(i.qemu, argv, {
-    detached: true,
-    stdin: 'ignore',
-    stdout: 'ignore',
-    stderr: { file: stderrFile },
-    reject: false,
-    cleanup: false,
-  });
+  const common = { detached: true, reject: false, cleanup: false } as const;
+  const child =
+    i.incomingFd === undefined
+      ? execa(i.qemu, argv, { ...common, stdio: ['ignore', 'ignore', { file: stderrFile }] })
+      : // A restore: the saved guest, opened by the caller, becomes QEMU's fd 3. execa hands an integer
+        // descriptor through to child_process.spawn; its types list that for fds 0-2 only, hence the cast.
+        execa(i.qemu, argv, {
+          ...common,
+          stdio: ['ignore', 'ignore', { file: stderrFile }, i.incomingFd as unknown as 'inherit'],
+        });
   child.unref();
   const pid = child.pid ?? 0;
   own(pid, i.dir);

@@ -94,10 +94,12 @@ export async function loadSnapshot(a: {
   version: Version;
   platform: Platform;
   timeoutMs: number;
+  /** QEMU's fd that holds the opened file (see incomingFd), preferred to the file's path. */
+  fd?: number;
 }): Promise<void> {
   const uris = migrationUris(a.state, a.version, a.platform);
   if (!uris) throw new Error('this QEMU cannot load a saved guest from a file');
-  await qmpCommand(a.qmp, 'migrate-incoming', 5000, { uri: uris.from });
+  await qmpCommand(a.qmp, 'migrate-incoming', 5000, { uri: a.fd === undefined ? uris.from : `fd:${a.fd}` });
   // Loading: 'inmigrate'; then 'paused' (the guest was saved paused). A file that does not load makes QEMU
   // exit, and the next query fails.
   const until = performance.now() + a.timeoutMs;
