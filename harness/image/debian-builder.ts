@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import { execa } from 'execa';
 import { EnvironmentError, NslabError, ExitCode } from '../errors.ts';
@@ -156,15 +157,22 @@ async function buildLocked(
   log(`image: building ${options.arch} image ${digest.slice(0, 12)} with the debian builder`);
   const debs = await apt.download(resolved.versions, log);
   await mkdir(options.cacheRoot, { recursive: true });
-  const tmp = await mkdtemp(join(options.cacheRoot, '.build-'));
-  const release = removeOnExit(tmp); // also when the process is ended mid-build
+  // Named and registered before it exists: ended mid-build (even during this mkdir), the process removes
+  // it on exit, its unpackers first.
+  const tmp = join(options.cacheRoot, `.build-${randomBytes(6).toString('hex')}`);
+  const unpackers = new Set<number>();
+  const release = removeOnExit(tmp, () => [...unpackers]);
+  await mkdir(tmp, { mode: 0o755 });
   try {
     const staging = join(tmp, 'staging');
     // Every unpacker is waited for, failed or not: none may still write while the folder is removed.
     const unpacked = await Promise.allSettled(
       Object.entries(debs).map(async ([name, deb]) => {
         await mkdir(join(staging, name), { recursive: true });
-        await execa('dpkg-deb', ['-x', deb, join(staging, name)]);
+        // A process group of its own, so that an exit hook can end it with the tar it starts.
+        const child = execa('dpkg-deb', ['-x', deb, join(staging, name)], { detached: true });
+        if (child.pid) unpackers.add(child.pid);
+        await child.finally(() => child.pid && unpackers.delete(child.pid));
       }),
     );
     const failed = unpacked.find((u) => u.status === 'rejected');
