@@ -11,7 +11,7 @@ import type { BuiltImage } from '../harness/image/manifest.ts';
 import { projectImage, qemuProcessesWith } from './helpers/image.ts';
 import { realQemu } from './helpers/stand-in-qemu.ts';
 import { skipNote } from './helpers/tools.ts';
-import { interruptWhen } from './helpers/interrupt.ts';
+import { interruptWhen, stderrSays } from './helpers/interrupt.ts';
 import { platformFor } from '../harness/platform/index.ts';
 
 // The VM target end to end through the CLI: real image, real QEMU (whatever --accel auto finds), real SSH.
@@ -123,11 +123,7 @@ describe.runIf(hasQemu)(
         cwd: dir,
         env: env(),
       });
-      await new Promise<void>((resolve) => {
-        child.stderr?.on('data', (d: Buffer) => {
-          if (d.toString().includes('ready in')) resolve();
-        });
-      });
+      await stderrSays(child, 'ready in');
       child.kill('SIGKILL');
       await child;
       const orphans = await qemuProcessesWith(runtime);

@@ -1,3 +1,4 @@
+import { interruptWhen } from './helpers/interrupt.ts';
 import {
   existsSync,
   mkdirSync,
@@ -140,9 +141,7 @@ describe('nslab scenario', () => {
         'int',
         '--json',
       ]);
-      child.stderr?.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('running slow')) setTimeout(() => child.kill('SIGINT'), 300);
-      });
+      interruptWhen(child, 'running slow', 300);
       const r = await child;
       expect(r.exitCode).toBe(130);
       const report = JSON.parse(readFileSync(join(dir, 'int', 'latest', 'report.json'), 'utf8'));

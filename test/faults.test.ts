@@ -24,6 +24,7 @@ import { alive } from '../harness/vm/state.ts';
 import { projectImage, qemuProcessesWith } from './helpers/image.ts';
 import { realQemu } from './helpers/stand-in-qemu.ts';
 import { findOnPath, skipNote } from './helpers/tools.ts';
+import { stderrSays } from './helpers/interrupt.ts';
 
 const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
 const ARCH = hostArch();
@@ -258,11 +259,7 @@ describe.runIf(qemu)(`a VM that goes wrong${skipNote(qemu, `qemu-system-${ARCH} 
       cwd: dir,
       env: env(),
     });
-    await new Promise<void>((resolve) =>
-      child.stderr!.on('data', (d: Buffer) => {
-        if (d.toString().includes('running')) resolve();
-      }),
-    );
+    await stderrSays(child, 'running');
     const sent = performance.now();
     child.kill('SIGTERM');
     const r = await child;
@@ -282,11 +279,7 @@ describe.runIf(qemu)(`a VM that goes wrong${skipNote(qemu, `qemu-system-${ARCH} 
         env: env(),
       },
     );
-    await new Promise<void>((resolve) =>
-      child.stderr!.on('data', (d: Buffer) => {
-        if (d.toString().includes('QEMU started')) resolve();
-      }),
-    );
+    await stderrSays(child, 'QEMU started');
     child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 50));
     const second = performance.now();
@@ -313,11 +306,7 @@ describe.runIf(qemu)(`SIGTERM while an image builds${skipNote(qemu, 'no image to
       cwd: dir,
       env: env(),
     });
-    await new Promise<void>((resolve) =>
-      child.stderr!.on('data', (d: Buffer) => {
-        if (d.toString().includes('image: building')) resolve();
-      }),
-    );
+    await stderrSays(child, 'image: building');
     await new Promise((r) => setTimeout(r, 300));
     const sent = performance.now();
     child.kill('SIGTERM');
