@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { Platform } from './types.ts';
-import { POSIX_INTERRUPTS, pathDirs, posixQuote, posixStopPlan } from './posix.ts';
+import { POSIX_COMMON, pathDirs } from './posix.ts';
 
 /** An XDG base folder: an absolute value of the variable, else the default under home (relative is invalid). */
 function xdg(env: NodeJS.ProcessEnv, name: string, home: string, fallback: string): string {
@@ -10,23 +10,16 @@ function xdg(env: NodeJS.ProcessEnv, name: string, home: string, fallback: strin
 
 /** Linux: KVM, QMP over a Unix socket, /proc for command lines, apt for packages, XDG folders. */
 export const linux: Platform = {
+  ...POSIX_COMMON,
   os: 'linux',
-  path: posix,
   accelerator: 'kvm',
-  control: 'unix-socket',
-  interruptSignals: POSIX_INTERRUPTS,
-  exe: (name) => name,
-  pathDirs: (env) => pathDirs(env, posix.delimiter),
   qemuSearchDirs: (env) => pathDirs(env, posix.delimiter),
   qemuPackage: (guest) => (guest === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm'),
   packageManager: {
     name: 'apt',
     install: (packages) => [['apt-get', 'install', '-y', '--no-install-recommends', ...packages]],
   },
-  stopPlan: posixStopPlan,
-  treeKillArgv: () => undefined,
   commandLineSource: (pid) => ({ file: `/proc/${pid}/cmdline` }),
   stateDir: (env, home) => posix.join(xdg(env, 'XDG_STATE_HOME', home, '.local/state'), 'nslab'),
   cacheDir: (env, home) => posix.join(xdg(env, 'XDG_CACHE_HOME', home, '.cache'), 'nslab'),
-  quote: posixQuote,
 };

@@ -1,4 +1,5 @@
-import type { StopStep } from './types.ts';
+import { posix } from 'node:path';
+import type { Platform, StopStep } from './types.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 
 /** Linux and macOS stop a QEMU the same way: QMP, then SIGTERM (QEMU exits cleanly), then SIGKILL. */
@@ -13,7 +14,21 @@ export function posixStopPlan(clean: boolean): StopStep[] {
 /** SIGTERM is what `timeout`, systemd, `docker stop` and CI cancellation send; SIGHUP a closed terminal. */
 export const POSIX_INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-export const posixQuote = (argv: readonly string[]) => shellJoin(argv);
-
 export const pathDirs = (env: NodeJS.ProcessEnv, delimiter: string) =>
   (env.PATH ?? env.Path ?? '').split(delimiter).filter(Boolean);
+
+/** What Linux and macOS share: POSIX paths and quoting, Unix sockets, signals and process groups. */
+export const POSIX_COMMON: Pick<
+  Platform,
+  'path' | 'control' | 'interruptSignals' | 'exe' | 'pathDirs' | 'stopPlan' | 'treeKillArgv' | 'quote'
+> = {
+  path: posix,
+  control: 'unix-socket',
+  interruptSignals: POSIX_INTERRUPTS,
+  exe: (name) => name,
+  pathDirs: (env) => pathDirs(env, posix.delimiter),
+  stopPlan: posixStopPlan,
+  // Process groups are signalled directly; no command is needed.
+  treeKillArgv: () => undefined,
+  quote: (argv) => shellJoin(argv),
+};
