@@ -82,7 +82,7 @@ describe.runIf(qemu)(
       await expect(connect(a, opensshPrivateKey(newEd25519Key()), a.state.hostKeyBlob)).rejects.toThrow(
         /authentication/i,
       );
-    });
+    }, 180_000);
 
     it('a restored guest has the time of now, and its clocks do not go back', async () => {
       await using vm = await builder().boot();
@@ -96,21 +96,25 @@ describe.runIf(qemu)(
         expect.arrayContaining(['qemuSpawned', 'restored', 'secretsSent', 'firstCommand']),
       );
       expect(vm.phases.kernelToInit).toBeUndefined();
-    });
+    }, 180_000);
 
     it.each([
       ['the memory size', (b: VmBuilder) => b.withMemory(576)],
       ['the kernel command line (argv)', (b: VmBuilder) => b.withExtraCmdline('nslab.test=1')],
-    ])('a change of %s: a cold boot that saves a new snapshot, then a restore', async (_, change) => {
-      const before = states().length;
-      const cold = await change(builder()).boot();
-      expect(cold.state.boot).toEqual({ mode: 'cold', snapshot: 'saved' });
-      await cold.stop();
-      expect(states()).toHaveLength(before + 1);
-      const again = await change(builder()).boot();
-      expect(again.state.boot?.mode).toBe('restore');
-      await again.stop();
-    });
+    ])(
+      'a change of %s: a cold boot that saves a new snapshot, then a restore',
+      async (_, change) => {
+        const before = states().length;
+        const cold = await change(builder()).boot();
+        expect(cold.state.boot).toEqual({ mode: 'cold', snapshot: 'saved' });
+        await cold.stop();
+        expect(states()).toHaveLength(before + 1);
+        const again = await change(builder()).boot();
+        expect(again.state.boot?.mode).toBe('restore');
+        await again.stop();
+      },
+      180_000,
+    );
 
     it("a change of QEMU's version string: a cold boot and a new snapshot", async () => {
       // The same QEMU behind a wrapper that reports another version (what an upgrade does to the key); still
@@ -125,7 +129,7 @@ describe.runIf(qemu)(
       await using vm = await builder().withQemu(wrapper).boot();
       expect(vm.state.boot).toEqual({ mode: 'cold', snapshot: 'saved' });
       expect(states()).toHaveLength(before + 1);
-    });
+    }, 180_000);
 
     it("another image (another digest): a cold boot, even with the first image's snapshots at hand", async () => {
       const other = join(dir, 'other-image');
@@ -138,7 +142,7 @@ describe.runIf(qemu)(
       await using vm = await builder(otherImage).boot();
       expect(vm.state.boot).toEqual({ mode: 'cold', snapshot: 'saved' });
       expect(states(otherImage)).toHaveLength(copied + 1);
-    });
+    }, 180_000);
 
     it('a damaged snapshot: the boot says so, boots cold, saves a good one; never an error', async () => {
       const store = new SnapshotStore(image.dir);
@@ -157,14 +161,14 @@ describe.runIf(qemu)(
       await vm.stop();
       await using restored = await builder().boot();
       expect(restored.state.boot?.mode).toBe('restore');
-    });
+    }, 180_000);
 
     it('--no-snapshot: a cold boot that saves nothing', async () => {
       const before = states();
       await using vm = await builder().withSnapshots(false).boot();
       expect(vm.state.boot).toEqual({ mode: 'cold', snapshot: 'off' });
       expect(states()).toEqual(before);
-    });
+    }, 180_000);
 
     it('leaves no QEMU behind', async () => {
       expect(await qemuProcessesWith(dir)).toEqual([]);
