@@ -1,6 +1,15 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readReport } from './read.ts';
 import { renderRunsIndex, writeRunsIndex, type RunEntry } from './runs-index.ts';
@@ -138,5 +147,31 @@ describe('writeRunsIndex', () => {
     expect(html).not.toContain('not-a-run');
     expect(html).toContain('4 runs, newest first');
     expect(readdirSync(reports).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('reads only the reports that are new or changed since the last index (runs.json keeps the rest)', async () => {
+    const reports = join(dir, 'cached');
+    const first = await writeReport(linux, reports);
+    await writeReport(darwin, reports);
+    await writeRunsIndex(reports);
+    expect(Object.keys(JSON.parse(readFileSync(join(reports, 'runs.json'), 'utf8'))).sort()).toEqual(
+      [linux.runId, darwin.runId].sort(),
+    );
+    // The same size and time, other words: an index that reread every report would show them.
+    const json = join(dirname(first.html), 'report.json');
+    const { mtime } = statSync(json);
+    const text = readFileSync(json, 'utf8');
+    const word = linux.argv[0]!;
+    const other = 'x'.repeat(word.length);
+    writeFileSync(json, text.replaceAll(`"${word}"`, `"${other}"`));
+    utimesSync(json, mtime, mtime);
+    expect(readFileSync(await writeRunsIndex(reports), 'utf8')).not.toContain(`nslab ${other}`);
+    // A newer file is read again; a removed run is gone from both files.
+    utimesSync(json, new Date(), new Date());
+    expect(readFileSync(await writeRunsIndex(reports), 'utf8')).toContain(`nslab ${other}`);
+    rmSync(join(reports, darwin.runId), { recursive: true });
+    const html = readFileSync(await writeRunsIndex(reports), 'utf8');
+    expect(html).not.toContain(darwin.runId);
+    expect(readFileSync(join(reports, 'runs.json'), 'utf8')).not.toContain(darwin.runId);
   });
 });

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { shellQuote } from '../util/shell-quote.ts';
@@ -7,8 +7,45 @@ import { readReport } from './read.ts';
 import type { RunReport } from './types.ts';
 import { osName } from './view.ts';
 
+/**
+ * What the index shows of a report: small enough to keep for every run in runs.json (see writeRunsIndex).
+ * A whole RunReport is one too.
+ */
+export interface IndexedReport {
+  argv: string[];
+  startedAt: string;
+  interrupted: boolean;
+  summary: RunReport['summary'];
+  mergedFrom?: unknown[];
+  view: { targets: { column: string }[] };
+  targets: {
+    kind: string;
+    status: string;
+    host?: { os?: string; reusedVm?: boolean };
+    phases?: { firstCommand?: number };
+  }[];
+}
+
+/** The fields of a report the index shows, and no more. Pure. */
+export function indexedReport(r: RunReport): IndexedReport {
+  return {
+    argv: r.argv,
+    startedAt: r.startedAt,
+    interrupted: r.interrupted,
+    summary: r.summary,
+    ...(r.mergedFrom ? { mergedFrom: r.mergedFrom.map((m) => m.runId) } : {}),
+    view: { targets: r.view.targets.map((t) => ({ column: t.column })) },
+    targets: r.targets.map((t) => ({
+      kind: t.kind,
+      status: t.status,
+      host: { ...(t.host?.os ? { os: t.host.os } : {}), ...(t.host?.reusedVm ? { reusedVm: true } : {}) },
+      ...(t.phases?.firstCommand !== undefined ? { phases: { firstCommand: t.phases.firstCommand } } : {}),
+    })),
+  };
+}
+
 /** One run folder under the report folder: its report, or why it could not be read. */
-export type RunEntry = { runId: string; report: RunReport } | { runId: string; unreadable: string };
+export type RunEntry = { runId: string; report: IndexedReport } | { runId: string; unreadable: string };
 
 /** A VM target's boot, from QEMU's start to the first command over SSH; none for a reused or skipped VM. */
 interface Boot {
@@ -17,7 +54,7 @@ interface Boot {
   note?: string;
 }
 
-function boots(report: RunReport): Boot[] {
+function boots(report: IndexedReport): Boot[] {
   const vms = report.targets.filter((t) => t.kind === 'vm');
   // A merged run has a VM per host: name each; a single one needs no name.
   const named = vms.length > 1;
@@ -31,7 +68,7 @@ function boots(report: RunReport): Boot[] {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-function bootCell(report: RunReport, longest: number): string {
+function bootCell(report: IndexedReport, longest: number): string {
   const list = boots(report);
   if (list.length === 0) return '<td class="none">—</td>';
   const lines = list.map((b) => {
@@ -44,7 +81,7 @@ function bootCell(report: RunReport, longest: number): string {
   return `<td class="boots${list.length > 1 ? ' named' : ''}">${lines.join('')}</td>`;
 }
 
-function counts(report: RunReport): string {
+function counts(report: IndexedReport): string {
   const s = report.summary;
   return (['pass', 'fail', 'skip', 'error'] as const)
     .map((k) => `<span class="n ${k}${s[k] === 0 ? ' zero' : ''}">${e(s[k])} ${e(k)}</span>`)
@@ -134,24 +171,53 @@ ${body}
 `;
 }
 
+/** A run's report as the index lists it, or why it cannot be: unreadable, or not a report's shape. */
+async function readEntry(runId: string, file: string): Promise<RunEntry> {
+  let report: RunReport;
+  try {
+    report = await readReport(file);
+  } catch (error) {
+    return { runId, unreadable: (error as Error).message };
+  }
+  try {
+    return { runId, report: indexedReport(report) };
+  } catch (error) {
+    // A file that parses but lacks a report's shape (a hand-edited one) must not take the whole index down.
+    return { runId, unreadable: `not a report's shape: ${(error as Error).message}` };
+  }
+}
+
+/** runs.json: what the index lists of each run, with the report file's size and time it was read from. */
+const CACHE = 'runs.json';
+type Cached = Record<string, { mtimeMs: number; size: number; entry: RunEntry }>;
+
 /**
- * Reads `<reportDir>/<run>/report.json` of every run folder and writes `<reportDir>/index.html` atomically.
- * A report that cannot be read is listed as unreadable; a folder without report.json is not a run.
+ * Writes `<reportDir>/index.html` atomically over every run folder's report.json. A report that cannot be
+ * read is listed as unreadable; a folder without report.json is not a run. Only the reports new or changed
+ * since the last index are read (runs.json keeps the rest): a run costs the same with 10 runs or 1000.
  */
 export async function writeRunsIndex(reportDir: string): Promise<string> {
   const entries = await readdir(reportDir, { withFileTypes: true });
-  const runs: RunEntry[] = [];
+  const cachePath = join(reportDir, CACHE);
+  const cached: Cached = await readFile(cachePath, 'utf8')
+    .then((text) => JSON.parse(text) as Cached)
+    .catch(() => ({}));
+  const fresh: Cached = {};
   // isDirectory() is false for the `latest` symlink, so the newest run is not listed twice.
   for (const d of entries.filter((x) => x.isDirectory() && !x.name.startsWith('.'))) {
     const file = join(reportDir, d.name, 'report.json');
-    if (!(await stat(file).catch(() => undefined))) continue;
-    try {
-      runs.push({ runId: d.name, report: await readReport(file) });
-    } catch (error) {
-      runs.push({ runId: d.name, unreadable: (error as Error).message });
+    const st = await stat(file).catch(() => undefined);
+    if (!st) continue;
+    const known = cached[d.name];
+    const mtimeMs = Math.trunc(st.mtimeMs); // whole ms: what a copy or utimes keeps
+    if (known && known.mtimeMs === mtimeMs && known.size === st.size) {
+      fresh[d.name] = known;
+      continue;
     }
+    fresh[d.name] = { mtimeMs, size: st.size, entry: await readEntry(d.name, file) };
   }
+  await writeFileAtomic(cachePath, `${JSON.stringify(fresh)}\n`);
   const index = join(reportDir, 'index.html');
-  await writeFileAtomic(index, renderRunsIndex(runs));
+  await writeFileAtomic(index, renderRunsIndex(Object.values(fresh).map((c) => c.entry)));
   return index;
 }

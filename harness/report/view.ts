@@ -132,6 +132,7 @@ function timeline(t: TargetReport): TimelineBar[] {
     ['kernelToInit', 'kernel'],
     ['snapshotSaved', 'init, then save for next runs'],
     ['secretsSent', 'init, keys handed over'],
+    ['secretsReceived', 'keys into place'],
     ['guestReady', 'SSH server start'],
     ['sshBanner', 'SSH server'],
     ['firstCommand', 'first command'],

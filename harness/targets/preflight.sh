@@ -6,13 +6,19 @@ while read -r k a b rest; do
   case $k in Uid:) echo "uid=$b" ;; CapEff:) echo "capeff=$a" ;; esac
 done < /proc/self/status
 # One ls for all namespace links (ls's own, the same as this shell's): "... pid -> pid:[4026531836]".
-ls -l /proc/self/ns/ 2>/dev/null | while read -r line; do
+# Read from a here-document, not a pipe: one process fewer.
+while read -r line; do
   case $line in *" -> "*) t=${line% -> *}; echo "ns.${t##* }=${line##* -> }" ;; esac
-done
-for f in user/max_user_namespaces kernel/unprivileged_userns_clone kernel/apparmor_restrict_unprivileged_userns; do
-  # cat, not read: an integer sysctl answers a read at a non-zero offset with EOF, and read takes a byte at a time.
-  [ -r "/proc/sys/$f" ] && echo "sysctl.$f=$(cat "/proc/sys/$f")"
-done
+done << EOF
+$(ls -l /proc/self/ns/ 2> /dev/null)
+EOF
+# One grep for all sysctls ("path:value"; -s: a missing one is no error). Not read: an integer sysctl
+# answers a read at a non-zero offset with EOF, and read takes a byte at a time.
+while IFS=: read -r f value; do
+  [ -n "$f" ] && echo "sysctl.${f#/proc/sys/}=$value"
+done << EOF
+$(grep -s -H '' /proc/sys/user/max_user_namespaces /proc/sys/kernel/unprivileged_userns_clone /proc/sys/kernel/apparmor_restrict_unprivileged_userns)
+EOF
 read -r release < /proc/sys/kernel/osrelease
 config=''
 if [ -r /proc/config.gz ]; then config=$(zcat /proc/config.gz 2>/dev/null)

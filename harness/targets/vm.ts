@@ -107,6 +107,9 @@ export class VmTarget implements Target {
 
   async prepare(signal?: AbortSignal): Promise<{ info: TargetInfo; skip?: Skip }> {
     const o = this.options;
+    // The host's facts are asked while the guest boots: under TCG the two would otherwise add up.
+    const hostFacts = Promise.all([qemuFacts(o.arch, o.qemu), hostModel(), hostUname()]);
+    hostFacts.catch(() => {}); // awaited below; a failed boot must not leave it unhandled
     this.vm = await findKeptVm(o.arch);
     this.reused = this.vm !== undefined;
     if (this.vm)
@@ -115,11 +118,7 @@ export class VmTarget implements Target {
       this.vm = await (await configuredVmBuilder(o)).withSignal(signal).boot();
     }
     const s = this.vm.state;
-    const [qemu, image, model] = await Promise.all([
-      qemuFacts(o.arch, o.qemu),
-      imageFacts(s.imageDir),
-      hostModel(),
-    ]);
+    const [[qemu, model, hostUnameText], image] = await Promise.all([hostFacts, imageFacts(s.imageDir)]);
     return {
       info: {
         kind: 'vm',
@@ -127,7 +126,7 @@ export class VmTarget implements Target {
         os: 'linux',
         access: 'root',
         host: {
-          uname: await hostUname(),
+          uname: hostUnameText,
           os: process.platform,
           kernel: { name: os.type(), release: os.release(), version: os.version(), machine: os.machine() },
           ...(model ? { model } : {}),

@@ -5,6 +5,7 @@ export const PHASE_TEXT: Record<string, string> = {
   restored: 'restored from snapshot',
   snapshotSaved: 'booted guest saved for the next runs',
   secretsSent: 'keys handed over',
+  secretsReceived: 'keys in place, SSH connecting',
   firstConsoleByte: 'firmware done, kernel booting',
   kernelToInit: 'kernel done, /init running',
   guestReady: 'guest ready',

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { ImageManifest } from '../image/manifest.ts';
 import { ConsoleLog } from './console-log.ts';
 import { PHASE_TEXT } from './phases.ts';
-import { consoleMarker, readinessChecks, readyMarkerOf, type ReadinessContext } from './readiness.ts';
+import {
+  consoleMarker,
+  readinessChecks,
+  readyMarkerOf,
+  secretsHandover,
+  type ReadinessContext,
+} from './readiness.ts';
 
 const manifest = (m: Partial<ImageManifest>) => ({ builder: 'linuxkit', ...m }) as ImageManifest;
 
@@ -19,6 +25,19 @@ describe('readiness as data', () => {
     const names = (m: Partial<ImageManifest>) => readinessChecks(manifest(m)).map((c) => c.name);
     expect(names({ builder: 'debian' })).toEqual(['guestReady', 'firstCommand']);
     expect(names({ builder: 'linuxkit' })).toEqual(['sshBanner', 'firstCommand']);
+    // With the keys channel, SSH connects as soon as the keys are in place; the command waits for ready.
+    const withKeys = (m: Partial<ImageManifest>) =>
+      readinessChecks(
+        manifest(m),
+        secretsHandover(async () => {}),
+      ).map((c) => c.name);
+    expect(withKeys({ builder: 'debian' })).toEqual([
+      'secretsSent',
+      'secretsReceived',
+      'guestReady',
+      'firstCommand',
+    ]);
+    expect(withKeys({ builder: 'linuxkit' })).toEqual(['secretsSent', 'sshBanner', 'firstCommand']);
     for (const c of readinessChecks(manifest({ builder: 'debian' }))) {
       expect(PHASE_TEXT[c.name]).toBeDefined();
       expect(c.hint).toMatch(/--boot-timeout/);

@@ -13,7 +13,7 @@ import { BootError, InterruptedError } from './errors.ts';
 import { acceleratorFailed, describeExit, type QemuHandle } from './launch.ts';
 import type { Mark } from './phases.ts';
 import { qmpStatus } from './qmp.ts';
-import { SECRETS_WANTED } from './secrets-channel.ts';
+import { SECRETS_RECEIVED, SECRETS_WANTED } from './secrets-channel.ts';
 
 /** What the checks see, and where the login check leaves its session for the first commands. */
 export interface ReadinessContext {
@@ -24,6 +24,8 @@ export interface ReadinessContext {
   /** The host key the guest must present: pinned, never learned. */
   readonly hostKeyBlob: Buffer;
   session?: SshSession;
+  /** A connection begun early (see sshConnectEarly), taken up by the login check. */
+  connecting?: Promise<SshSession>;
   /** The guest's `uname -a`, from the login check. */
   uname?: string;
 }
@@ -64,6 +66,34 @@ export const sshBannerCheck: ReadinessCheck = {
   check: (ctx) => sshBanner(ctx.sshPort),
 };
 
+const connectTo = (ctx: ReadinessContext) =>
+  SshSession.connect({
+    host: '127.0.0.1',
+    port: ctx.sshPort,
+    username: 'root',
+    privateKey: ctx.privateKey,
+    hostKeyBlob: ctx.hostKeyBlob,
+  });
+
+/**
+ * Begins the SSH connection once the guest says its keys are in place, while its init finishes (clock,
+ * the rest of its boot list): the key exchange and the guest's last steps overlap. The login check takes
+ * the connection up; no command runs before the ready marker. A restored guest's SSH server listens
+ * from before the save, and reads the host key file only during the key exchange.
+ */
+export const sshConnectEarly: ReadinessCheck = {
+  name: 'secretsReceived',
+  description: `${JSON.stringify(SECRETS_RECEIVED)} on the console`,
+  hint: TIMEOUT_HINT,
+  check(ctx) {
+    if (!ctx.consoleLog.lines.some((l) => l.includes(SECRETS_RECEIVED))) return false;
+    const connecting = connectTo(ctx);
+    connecting.catch(() => {}); // a failure is the login check's to handle (it connects afresh)
+    ctx.connecting = connecting;
+    return true;
+  },
+};
+
 /** A login with the per-boot key, the guest presenting the pinned host key, and one command. */
 export const sshLoginCheck: ReadinessCheck = {
   name: 'firstCommand',
@@ -71,14 +101,10 @@ export const sshLoginCheck: ReadinessCheck = {
   hint: TIMEOUT_HINT,
   async check(ctx) {
     let session: SshSession | undefined;
+    const early = ctx.connecting;
+    ctx.connecting = undefined;
     try {
-      session = await SshSession.connect({
-        host: '127.0.0.1',
-        port: ctx.sshPort,
-        username: 'root',
-        privateKey: ctx.privateKey,
-        hostKeyBlob: ctx.hostKeyBlob,
-      });
+      session = await (early ?? connectTo(ctx));
       ctx.uname = (await session.run('uname -a')).stdout.trim();
       ctx.session = session;
       return true;
@@ -116,6 +142,7 @@ export function readinessChecks(manifest: ImageManifest, handover?: ReadinessChe
   // After the marker the SSH server is up: a banner probe would only cost the guest one more process.
   return [
     ...(handover ? [handover] : []),
+    ...(handover && marker ? [sshConnectEarly] : []),
     ...(marker ? [consoleMarker(marker)] : [sshBannerCheck]),
     sshLoginCheck,
   ];

@@ -8,6 +8,8 @@ export type SecretsAddress = { socket: string } | { port: number };
 
 /** The console line the guest's init prints when it waits on the nslab.secrets port. */
 export const SECRETS_WANTED = 'nslab: waiting for secrets';
+/** The console line the guest's init prints once the keys are in their files. */
+export const SECRETS_RECEIVED = 'nslab: secrets received';
 
 function writeOnce(address: SecretsAddress, message: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -45,7 +45,7 @@ describe.runIf(hasQemu)(`a booted ${ARCH} VM${noQemu}`, () => {
       vm.state.boot?.mode === 'restore'
         ? ['restored']
         : ['firstConsoleByte', 'kernelToInit', ...(p.snapshotSaved ? ['snapshotSaved'] : [])];
-    const order = ['qemuSpawned', ...first, 'secretsSent', 'guestReady', 'firstCommand'];
+    const order = ['qemuSpawned', ...first, 'secretsSent', 'secretsReceived', 'guestReady', 'firstCommand'];
     expect(Object.keys(p)).toEqual(expect.arrayContaining(order));
     const values = order.map((k) => p[k]!);
     expect([...values].sort((a, b) => a - b)).toEqual(values);

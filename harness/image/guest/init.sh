@@ -31,24 +31,40 @@ secrets() {
   done
   [ -n "$port" ] || { echo "nslab: no secrets port (virtio-serial nslab.secrets)"; return 1; }
   echo "nslab: waiting for secrets"
-  # Until the host connects, a read gets end-of-file at once: try again shortly. Builtins only, but for
-  # date: after a restore every process start is slow (QEMU translates the guest's code anew).
+  # Until the host connects, a read gets end-of-file at once: try again shortly, on the same descriptor.
+  # Closing the port between tries lost the keys now and then: QEMU drops what the host wrote when the
+  # guest closes the port just as it reads. Builtins only: after a restore every process start is slow
+  # (QEMU translates the guest's code anew).
+  exec 3< "$port"
   while :; do
-    while read -r key value; do
+    while read -r key value <&3; do
       case $key in
         time) now=$value ;; # set once dropbear is starting (see sshd): the two overlap
         seed) echo "$value" > /dev/urandom ;;
         authorized_key) echo "$value" > /root/.ssh/authorized_keys ;;
         host_key) printf '%b' "$value" > /etc/dropbear/dropbear_ed25519_host_key ;;
         end)
+          exec 3<&-
           umask 022
           echo "nslab: secrets received"
           return 0
           ;;
       esac
-    done < "$port"
+    done
     sleep 0.02
   done
+}
+
+# Whether a TCP socket listens on port $1 (4 hex digits, as the kernel's tables write it), IPv4 or IPv6.
+# Builtins only, no command substitution: each fork costs time under TCG.
+listening() {
+  for table in /proc/net/tcp /proc/net/tcp6; do
+    [ -r "$table" ] || continue
+    while read -r _ local _ st _; do
+      [ "${local##*:}" = "$1" ] && [ "$st" = 0A ] && return 0
+    done < "$table"
+  done
+  return 1
 }
 
 start() {
@@ -63,9 +79,16 @@ start() {
     rngd) : ;; # the kernel reads virtio-rng and RDRAND itself
     sshd)
       mkdir -p /root/.ssh /etc/dropbear && chmod 700 /root /root/.ssh
+      # Started before the keys arrive, so that a restored guest has it listening already: with -R each
+      # connection reads the host key file when it needs it. (With no file it would make a key: the host
+      # connects only once the keys are in place, and a key of the guest's own would not match the pinned
+      # one.) It reads whatever key files there are as it starts: the keys are taken only once it listens,
+      # so that it never reads one half-written (it did, now and then, and exited).
+      dropbear -R -s -g -p 22 -F -E 2>> /var/log/dropbear.log &
+      i=0
+      until listening 0016 || [ "$i" -ge 500 ]; do sleep 0.01; i=$((i + 1)); done
       [ -s /etc/dropbear/dropbear_ed25519_host_key ] || secrets # an initrd overlay may have brought them
-      dropbear -r /etc/dropbear/dropbear_ed25519_host_key -s -g -p 22 -F -E 2>> /var/log/dropbear.log &
-      # The host's time, before "ready": no login sees the saved guest's clock.
+      # The host's time, before "ready": no command sees the saved guest's clock.
       [ -n "${now:-}" ] && date -u -s "@$now" > /dev/null
       ;;
     getty) (while :; do setsid getty -n -l /bin/sh 115200 console; done) & ;;
