@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Starts the CLI: the bundle in dist/ when it is newer than every source file (fast), else the TypeScript
-// sources through tsx (no build step needed in a clone; always what the source says).
-import { readdirSync, statSync } from 'node:fs';
+// Starts the CLI. From a clone: the bundle in dist/ when it is newer than every TypeScript source (fast),
+// else the sources through tsx (no build step needed; always what the source says). Installed from the
+// package (`npm pack` builds the bundle): there are no sources, so always the bundle.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const bundle = join(root, 'dist', 'nslab.mjs');
 
 function newestSource(dir) {
   let newest = 0;
@@ -17,17 +19,18 @@ function newestSource(dir) {
   return newest;
 }
 
-function freshBundle() {
-  try {
-    return statSync(join(root, 'dist', 'nslab.mjs')).mtimeMs > newestSource(join(root, 'harness'));
-  } catch {
-    return false;
-  }
-}
+const hasSources = existsSync(join(root, 'harness', 'cli', 'main.ts'));
+const useBundle =
+  existsSync(bundle) && (!hasSources || statSync(bundle).mtimeMs > newestSource(join(root, 'harness')));
 
 let main;
-if (freshBundle()) ({ main } = await import('../dist/nslab.mjs'));
-else {
+if (useBundle) ({ main } = await import('../dist/nslab.mjs'));
+else if (!hasSources) {
+  process.stderr.write(
+    `nslab: ${bundle} is missing: this install is incomplete; reinstall nslab (npm pack builds it)\n`,
+  );
+  process.exit(3);
+} else {
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import('../harness/cli/main.ts'));

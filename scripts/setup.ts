@@ -1,7 +1,9 @@
 // Installs the system packages nslab needs on this host with its package manager (apt, Homebrew, winget),
 // idempotently, and says what it installs and why.
-// Usage: npm run setup                              (what a user needs)
-//        node --import tsx scripts/setup.ts --test  (also what the test suite needs; .ci/run uses this)
+// Usage: npm run setup                 (what a user needs)
+//        npm run setup -- --test       (also what the test suite needs: the README's test command)
+//        scripts/setup.ts --test --check   (npm test's pretest: installs nothing; stops at once, naming
+//                                          what is missing and the command that installs it)
 import { execa } from 'execa';
 import { hostArch } from '../harness/image/arch.ts';
 import { hostPlatform } from '../harness/platform/index.ts';
@@ -11,12 +13,13 @@ import { findOnPath } from '../harness/util/find-on-path.ts';
 
 const say = (line: string) => process.stdout.write(`setup: ${line}\n`);
 const args = process.argv.slice(2);
-const unknown = args.filter((a) => a !== '--test');
+const unknown = args.filter((a) => a !== '--test' && a !== '--check');
 if (unknown.length > 0) {
-  process.stderr.write(`setup: unknown option ${unknown[0]}; the only option is --test\n`);
+  process.stderr.write(`setup: unknown option ${unknown[0]}; the options are --test and --check\n`);
   process.exit(2);
 }
 const wantTest = args.includes('--test');
+const checkOnly = args.includes('--check');
 const platform = hostPlatform;
 const manager = platform.packageManager.name;
 const tool = { apt: 'apt-get', brew: 'brew', winget: 'winget' }[manager];
@@ -34,6 +37,17 @@ const missing = await missingPackages(
   platform,
   wanted.map((p) => p.name),
 );
+if (checkOnly) {
+  if (missing.length === 0) process.exit(0);
+  // Before a test run: a minute of failing tests would say less than this.
+  process.stderr.write(
+    `setup: the ${wantTest ? 'tests need' : 'CLI needs'} system packages that are missing:\n`,
+  );
+  for (const p of wanted.filter((w) => missing.includes(w.name)))
+    process.stderr.write(`  ${p.name}: ${p.why}\n`);
+  process.stderr.write(`  → install them: npm run setup${wantTest ? ' -- --test' : ''}\n`);
+  process.exit(3);
+}
 const plan = setupPlan({
   platform,
   missing,

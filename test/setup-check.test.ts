@@ -1,0 +1,59 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../harness/project-root.ts';
+import { findOnPath, skipNote } from './helpers/tools.ts';
+
+// npm test's pretest (`scripts/setup.ts --test --check`): with a package missing it stops at once, naming
+// it and the command that installs it, instead of a minute of failing tests. To make `cpio` look missing
+// without removing it, a dpkg-query placed first on PATH answers for it; every other package is asked of
+// the real one.
+const dir = mkdtempSync(join(tmpdir(), 'nslab-setup-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const realDpkgQuery = findOnPath('dpkg-query');
+
+const check = (path: string) =>
+  execa('node', ['--import', 'tsx', 'scripts/setup.ts', '--test', '--check'], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: path },
+    reject: false,
+  });
+
+describe.skipIf(!realDpkgQuery)(
+  `npm test's pretest${skipNote(realDpkgQuery, 'no dpkg-query: not a Debian host')}`,
+  () => {
+    it('says nothing and lets the tests run when every package is there', async () => {
+      const r = await check(process.env.PATH!);
+      expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, '', '']);
+    });
+
+    it('stops with exit 3, the missing package, why it is needed and the command to install it', async () => {
+      const fake = join(dir, 'dpkg-query');
+      writeFileSync(
+        fake,
+        `#!/bin/sh\n[ "$3" = cpio ] && { echo "dpkg-query: no packages found matching cpio" >&2; exit 1; }\nexec ${realDpkgQuery} "$@"\n`,
+      );
+      chmodSync(fake, 0o755);
+      const r = await check(`${dir}:${process.env.PATH}`);
+      expect(r.exitCode).toBe(3);
+      expect(r.stderr).toContain('cpio: reads back the initramfs archives nslab writes');
+      expect(r.stderr).toContain('→ install them: npm run setup -- --test');
+      // Only what is missing is named.
+      expect(r.stderr).not.toContain('util-linux');
+    });
+  },
+);
+
+describe('the test command', () => {
+  it('is one command in the README, and the one .ci/run runs last', () => {
+    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const command = /Run the tests[^\n]*\n\n```sh\n([^\n]+)\n```/.exec(readme)?.[1];
+    expect(command).toBe('npm run setup -- --test && npm test');
+    const ci = readFileSync(join(PROJECT_ROOT, '.ci', 'run'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(ci.at(-1)).toBe(command);
+  });
+});
