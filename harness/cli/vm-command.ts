@@ -47,7 +47,7 @@ export function registerVmCommands(program: Command, state: CliState): void {
       const knownHosts = await writeKnownHosts(started.dir, s.sshPort, s.hostKeyBlob);
       process.stdout.write(
         [
-          `VM ${s.name} is up (QEMU PID ${s.pid}, ${s.accel}, ssh on 127.0.0.1:${s.sshPort}).`,
+          `VM ${s.name} is up (QEMU PID ${s.pid}, ${s.accel}, ssh on 127.0.0.1:${s.sshPort}, guest network ${s.guestNetwork ?? 'open'}).`,
           `  nslab vm ssh                 log in`,
           `  nslab vm exec -- uname -a    run one command`,
           `  ssh -i ${s.clientKeyFile} -o UserKnownHostsFile=${knownHosts} -p ${s.sshPort} root@127.0.0.1`,
@@ -89,7 +89,7 @@ export function registerVmCommands(program: Command, state: CliState): void {
         if (!s || !v) continue;
         n++;
         process.stdout.write(
-          `${s.name}  pid ${s.pid}  ${s.arch}  ${s.accel}  ssh 127.0.0.1:${s.sshPort}  ${s.keep ? 'kept' : `owned by pid ${s.ownerPid}`}  since ${s.bootedAt}\n`,
+          `${s.name}  pid ${s.pid}  ${s.arch}  ${s.accel}  ssh 127.0.0.1:${s.sshPort}  network ${s.guestNetwork ?? 'open'}  ${s.keep ? 'kept' : `owned by pid ${s.ownerPid}`}  since ${s.bootedAt}\n`,
         );
       }
       if (n === 0) process.stdout.write('no VM is running\n');

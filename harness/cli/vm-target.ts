@@ -19,6 +19,7 @@ export interface VmCliOptions {
   showCommand?: boolean;
   /** Commander's reading of --no-snapshot. */
   snapshot: boolean;
+  guestNetwork?: boolean;
 }
 
 export function addVmOptions(cmd: Command): Command {
@@ -49,6 +50,10 @@ export function addVmOptions(cmd: Command): Command {
     .option(
       '--no-snapshot',
       'vm: boot cold and save nothing; by default a booted guest is saved next to the image once and later runs restore it (about 3 s faster under TCG)',
+    )
+    .option(
+      '--guest-network',
+      "vm: let the guest reach the host's loopback services and beyond through QEMU's user network; by default it reaches nothing but its own SSH forward",
     )
     .option('--show-command', 'vm: print the QEMU command line a boot would run, and exit without booting');
 }
@@ -94,6 +99,7 @@ export function vmTargetOptions(o: VmCliOptions & { keep: boolean }): VmTargetOp
     keep: o.keep,
     bootTimeoutMs: bootTimeoutMs(o.bootTimeout),
     snapshots: o.snapshot,
+    guestNetwork: o.guestNetwork ? 'open' : 'isolated',
     log: (l) => process.stderr.write(`nslab: ${l}\n`),
   };
 }

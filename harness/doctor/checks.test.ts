@@ -63,6 +63,11 @@ describe('doctorReport', () => {
       'info',
     );
     expect(formatDoctor(r)).toMatch(/A VM run can start here \(accelerator: kvm\)\.\n$/);
+    // The guest's network policy, and how to change it.
+    expect(item(r, 'network', /isolated: a VM guest reaches nothing but its own SSH forward/)).toMatchObject({
+      detail: [expect.stringMatching(/^--guest-network opens it/)],
+    });
+    expect(formatDoctor(r)).toContain('Guest network\n');
   });
 
   it('kvm remembered as failing: warn with QEMU words and the recheck hint; auto uses tcg', () => {

@@ -6,7 +6,7 @@ export type Mark = 'ok' | 'warn' | 'fail' | 'info';
 
 /** One line of the doctor's answer: what was found, the evidence, and what to do when it is not fine. */
 export interface DoctorItem {
-  section: 'host' | 'qemu' | 'accelerator' | 'native' | 'runtime' | 'images' | 'tools';
+  section: 'host' | 'qemu' | 'accelerator' | 'network' | 'native' | 'runtime' | 'images' | 'tools';
   mark: Mark;
   text: string;
   detail?: string[];
@@ -222,6 +222,16 @@ export function doctorReport(f: DoctorFacts, trialFailure?: TrialFailure): Docto
         r.exists ? 'a folder of yours, mode 0700: private' : 'absent: created with mode 0700 on first use',
       ],
     });
+
+  // A policy, not a fact of this host: the same on every host OS (qemu-argv.ts).
+  items.push({
+    section: 'network',
+    mark: 'info',
+    text: 'guest network: isolated: a VM guest reaches nothing but its own SSH forward on 127.0.0.1 (QEMU user network, restrict=on)',
+    detail: [
+      "--guest-network opens it: the guest then reaches the host's loopback services and whatever the host reaches",
+    ],
+  });
 
   const c = f.cache;
   const ownImages = c.images.filter((i) => i.arch === f.host.arch);

@@ -5,6 +5,7 @@ const TITLE: Record<DoctorItem['section'], string> = {
   host: 'Host',
   qemu: 'QEMU',
   accelerator: 'Accelerator',
+  network: 'Guest network',
   native: 'Namespaces on this host',
   runtime: 'Runtime folder',
   images: 'Images',

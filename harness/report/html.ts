@@ -48,6 +48,7 @@ ${row('PID as the host (or the VM) sees it', (t) => code(t.pidOutside))}
 ${hasVm ? row("QEMU's PID on the real host", (t) => code(t.qemuPid)) : ''}
 ${row('accelerator', (t) => `${code(t.accelerator)}${t.acceleratorNote ? `<br><small>${e(t.acceleratorNote)}</small>` : ''}`)}
 ${hasVm ? row('boot', (t) => (t.boot ? e(t.boot) : '—')) : ''}
+${hasVm ? row('guest network', (t) => (t.network ? e(t.network) : '—')) : ''}
 ${row('runtime', (t) => code(t.runtime))}
 ${row('scenarios', (t) => `${t.counts.pass} passed, ${t.counts.fail} failed, ${t.counts.skip} skipped, ${t.counts.error} errors${t.from ? `<br><small>figures from ${e(t.from)}</small>` : ''}`)}
 </tbody></table></div>`;

@@ -121,6 +121,7 @@ function properties(v: TargetView): string {
     ['accelerator', v.accelerator],
     ['accelerator.note', v.acceleratorNote],
     ['vm.boot', v.boot],
+    ['vm.network', v.network],
   ];
   const lines = props
     .filter((p): p is [string, string] => p[1] !== undefined && p[1] !== '')

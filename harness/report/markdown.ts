@@ -84,6 +84,7 @@ function headline(targets: readonly TargetView[]): string {
     ['PID as the host or VM sees it', (v) => plain(v.pidOutside)],
     ['accelerator', (v) => plain(v.accelerator, cap)],
     ['boot', (v) => plain(v.boot, cap)],
+    ['guest network', (v) => plain(v.network, cap)],
     ['runtime', (v) => plain(v.runtime, cap)],
   ];
   return table(

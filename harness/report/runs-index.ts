@@ -209,8 +209,9 @@ export async function writeRunsIndex(reportDir: string): Promise<string> {
     const st = await stat(file).catch(() => undefined);
     if (!st) continue;
     const known = cached[d.name];
-    const mtimeMs = Math.trunc(st.mtimeMs); // whole ms: what a copy or utimes keeps
-    if (known && known.mtimeMs === mtimeMs && known.size === st.size) {
+    const mtimeMs = st.mtimeMs;
+    // Within a millisecond: the time goes through a double and back (utimes, a copy).
+    if (known && Math.abs(known.mtimeMs - mtimeMs) < 1 && known.size === st.size) {
       fresh[d.name] = known;
       continue;
     }

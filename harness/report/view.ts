@@ -60,6 +60,8 @@ export interface TargetView {
   acceleratorNote?: string;
   /** How the VM came up: "restored from snapshot (N ms)" or "cold boot ...". */
   boot?: string;
+  /** What the VM guest's network reached, in words (see networkText). */
+  network?: string;
   runtime?: string;
   /** The scenario the figures above come from (pid-ns where it ran). */
   from?: string;
@@ -164,6 +166,15 @@ export function bootText(t: TargetReport): string | undefined {
   return `cold boot${saved}`;
 }
 
+/** The guest's network policy, in words; undefined for targets without a guest. */
+export function networkText(t: TargetReport): string | undefined {
+  const n = t.host?.guestNetwork;
+  if (!n) return undefined;
+  return n === 'isolated'
+    ? 'isolated: the guest reaches nothing but its SSH forward (QEMU user network, restrict=on)'
+    : "open: the guest reaches the host's loopback services and what the host reaches (--guest-network)";
+}
+
 function column(t: TargetReport): string {
   if (t.kind === 'native') return `native ${osName(t.os)}`;
   if (t.kind === 'wsl') return `WSL on ${osName(t.host?.os ?? '?')}`;
@@ -243,6 +254,7 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
       ...(t.host?.accelerator ? { accelerator: t.host.accelerator } : {}),
       ...(note.length > 0 ? { acceleratorNote: note.join('; ') } : {}),
       ...(bootText(t) ? { boot: bootText(t) } : {}),
+      ...(networkText(t) ? { network: networkText(t) } : {}),
       ...(t.runtime ? { runtime: `${t.runtime.name} (${t.runtime.version})` } : {}),
       ...(rep ? { from: rep.name } : {}),
       timeline: timeline(t),

@@ -1,4 +1,4 @@
-import type { KernelIdentity, TargetKind } from '../vocabulary.ts';
+import type { GuestNetwork, KernelIdentity, TargetKind } from '../vocabulary.ts';
 
 /** Why a target cannot run scenarios here; a stable name a script can match on. */
 export type SkipReason =
@@ -40,6 +40,8 @@ export interface TargetInfo {
     /** The hardware accelerator tried first (or remembered as failing) under --accel auto, in QEMU's words. */
     acceleratorFailed?: { accelerator: string; message: string };
     reusedVm?: boolean;
+    /** What the VM guest's network reached (see GUEST_NETWORKS). */
+    guestNetwork?: GuestNetwork;
     /** How the guest came up: restored from a saved guest (and how long that took), or a cold boot. */
     boot?:
       | { mode: 'restore'; restoreMs: number }

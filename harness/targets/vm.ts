@@ -3,6 +3,7 @@ import os from 'node:os';
 import { readManifest } from '../image/cache.ts';
 import { findQemu, qemuVersionLine } from '../vm/qemu-binary.ts';
 import type { Arch } from '../image/arch.ts';
+import type { GuestNetwork } from '../vocabulary.ts';
 import { buildImage, type BuilderChoice } from '../image/build.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 import type { AccelChoice } from '../vm/accel.ts';
@@ -25,6 +26,8 @@ export interface VmTargetOptions {
   keep: boolean;
   /** false: boot cold, save no snapshot (--no-snapshot). */
   snapshots?: boolean;
+  /** What the guest's network reaches (default isolated; --guest-network: open). */
+  guestNetwork?: GuestNetwork;
   bootTimeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -48,6 +51,7 @@ export async function configuredVmBuilder(o: VmTargetOptions): Promise<VmBuilder
     .withKeep(o.keep)
     .withBootTimeout(o.bootTimeoutMs)
     .withSnapshots(o.snapshots ?? true)
+    .withGuestNetwork(o.guestNetwork ?? 'isolated')
     .withLog(o.log ?? (() => {}));
 }
 
@@ -137,6 +141,8 @@ export class VmTarget implements Target {
             ? { acceleratorFailed: { accelerator: s.accelFailed.accel, message: s.accelFailed.message } }
             : {}),
           ...(this.reused ? { reusedVm: true } : {}),
+          // A kept VM from before the policy was open.
+          guestNetwork: s.guestNetwork ?? 'open',
           ...(s.boot ? { boot: s.boot } : {}),
           ...(qemu ? { qemu } : {}),
           ...(image ? { image } : {}),

@@ -267,6 +267,7 @@ function stateOf(
     arch: a.guestArch,
     imageDir: c.image.dir,
     bootedAt: new Date().toISOString(),
+    guestNetwork: c.guestNetwork,
   };
 }
 

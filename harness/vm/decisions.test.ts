@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseAccelerator, parseEntitlements, cpuModel, type AccelProbes } from './accel.ts';
 import { qemuArgv } from './qemu-argv.ts';
+import { snapshotArgv } from './snapshot-key.ts';
 import { takenPort } from './port.ts';
 import { whpxProbeArgv } from './probe-accel.ts';
 import { checkQemuVersion, parseQemuVersion, qemuBinaryName, qemuInstallHint } from './qemu-binary.ts';
@@ -183,6 +184,10 @@ describe('qemuArgv (pure): every host × guest × accelerator', () => {
       expect(argv).toMatchSnapshot();
       // The invariants, stated outright:
       expect(argv.join(' ')).toContain('hostfwd=tcp:127.0.0.1:40022-:22');
+      // Isolated by default, on every host: the guest reaches nothing but its SSH forward.
+      expect(argv[argv.indexOf('-netdev') + 1]).toBe(
+        'user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22',
+      );
       expect(argv.join(' ')).not.toMatch(/highmem=off/);
       expect(argv[argv.indexOf('-machine') + 1]).toMatch(
         guestArch === 'x86_64' ? /^q35,accel=/ : /^virt,accel=/,
@@ -194,6 +199,30 @@ describe('qemuArgv (pure): every host × guest × accelerator', () => {
       );
     });
   }
+});
+
+describe("the guest's network", () => {
+  it('opens only when asked (--guest-network): the same forward, no restrict, and another snapshot key', () => {
+    const input = {
+      platform: 'linux' as const,
+      guestArch: 'x86_64' as const,
+      accel: 'tcg' as const,
+      kernel: '/k',
+      initrd: '/i',
+      cmdline: '',
+      sshPort: 40022,
+      consoleLog: '/c',
+      qmp: { socket: '/q' },
+      pidfile: '/p',
+      name: 'nslab-1',
+    };
+    const open = qemuArgv({ ...input, guestNetwork: 'open' });
+    expect(open[open.indexOf('-netdev') + 1]).toBe('user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22');
+    expect(snapshotArgv(open)).not.toEqual(snapshotArgv(qemuArgv(input)));
+    expect(snapshotArgv(qemuArgv({ ...input, guestNetwork: 'isolated' }))).toEqual(
+      snapshotArgv(qemuArgv(input)),
+    );
+  });
 });
 
 describe('the WHPX trial (Windows)', () => {

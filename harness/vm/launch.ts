@@ -87,6 +87,7 @@ export function qemuArgvFor(
     pidfile: runFile(a.dir, 'pid'),
     name: a.name,
     memoryMiB: c.memoryMiB,
+    guestNetwork: c.guestNetwork,
     ...(a.secrets ? { secrets: a.secrets } : {}),
     ...(a.incoming ? { incoming: true } : {}),
   });

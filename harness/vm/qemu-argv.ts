@@ -1,5 +1,6 @@
 import type { Arch } from '../image/arch.ts';
 import type { HostOs } from '../platform/index.ts';
+import type { GuestNetwork } from '../vocabulary.ts';
 import { cpuModel, type Accel } from './accel.ts';
 
 export interface QemuArgvInput {
@@ -24,12 +25,16 @@ export interface QemuArgvInput {
   secrets?: { socket: string } | { port: number };
   /** Start paused, waiting for a saved guest to be loaded over QMP (migrate-incoming). */
   incoming?: boolean;
+  /** Default isolated: restrict=on, the guest reaches nothing but its SSH forward. */
+  guestNetwork?: GuestNetwork;
 }
 
 /**
  * The QEMU command line for every host OS, guest architecture and accelerator, in one place. Pure: the
  * snapshot tests pin each combination. Direct kernel boot; user-mode networking with the SSH forward on
- * 127.0.0.1 only; the serial console to a file; QMP for control; no display, no default devices.
+ * 127.0.0.1 only, and unless opened no other way in or out (restrict=on: no route from the guest to the
+ * host's loopback, its other addresses or beyond); the serial console to a file; QMP for control; no
+ * display, no default devices.
  */
 export function qemuArgv(i: QemuArgvInput): string[] {
   const machine =
@@ -53,7 +58,7 @@ export function qemuArgv(i: QemuArgvInput): string[] {
     '-kernel', i.kernel,
     '-initrd', i.initrd,
     '-append', i.cmdline,
-    '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${i.sshPort}-:22`,
+    '-netdev', `user,id=net0,${i.guestNetwork === 'open' ? '' : 'restrict=on,'}hostfwd=tcp:127.0.0.1:${i.sshPort}-:22`,
     '-device', 'virtio-net-pci,netdev=net0,romfile=', // no iPXE ROM: the kernel is booted directly
     '-device', 'virtio-rng-pci',
     '-serial', `file:${i.consoleLog}`,

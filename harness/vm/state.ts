@@ -10,6 +10,7 @@ import { looksLikeOurQemu, type QemuExpect } from './cleanup.ts';
 import { checkVmDir, readPrivateFile } from './runtime-dir.ts';
 import type { Accel } from './accel.ts';
 import type { QmpAddress } from './qmp.ts';
+import type { GuestNetwork } from '../vocabulary.ts';
 import { idOfRunFolder, isRunFolderName, runFile, vmName } from './run-folder.ts';
 
 /** state.json in a VM's run folder: enough for another nslab process to reach or stop the VM. */
@@ -35,6 +36,8 @@ export interface VmState {
   guestUname: string;
   /** How the guest came up: restored from a saved guest, or booted cold (and whether it was saved then). */
   boot?: BootKind;
+  /** What its network reaches (absent in states from before the policy: those were open). */
+  guestNetwork?: GuestNetwork;
 }
 
 export type BootKind =

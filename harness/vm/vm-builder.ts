@@ -1,5 +1,6 @@
 import type { BuiltImage } from '../image/manifest.ts';
 import { hostPlatform } from '../platform/index.ts';
+import type { GuestNetwork } from '../vocabulary.ts';
 import type { AccelChoice } from './accel.ts';
 import { AccelVerdicts } from './accel-verdict.ts';
 import { bootVm, showCommand, type PlannedCommand } from './boot.ts';
@@ -25,7 +26,13 @@ export class VmBuilder {
       platform: hostPlatform,
       verdicts: new AccelVerdicts(),
       snapshots: true,
+      guestNetwork: 'isolated',
     };
+  }
+  /** open: the guest reaches the host's loopback and beyond through QEMU's user network (default: isolated). */
+  withGuestNetwork(network: GuestNetwork): this {
+    this.config.guestNetwork = network;
+    return this;
   }
   /** false: always boot cold, and save nothing (--no-snapshot). */
   withSnapshots(on: boolean): this {

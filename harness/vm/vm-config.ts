@@ -1,5 +1,6 @@
 import type { BuiltImage } from '../image/manifest.ts';
 import type { Platform } from '../platform/index.ts';
+import type { GuestNetwork } from '../vocabulary.ts';
 import type { Accel, AccelChoice } from './accel.ts';
 import type { AccelVerdicts } from './accel-verdict.ts';
 
@@ -27,6 +28,8 @@ export interface VmConfig {
   verdicts: AccelVerdicts;
   /** Restore a saved booted guest where there is one, and save one after a cold boot (--no-snapshot: off). */
   snapshots: boolean;
+  /** What the guest's network reaches: isolated (the default) or open (--guest-network). */
+  guestNetwork: GuestNetwork;
 }
 
 /** Generous under TCG, tight with a hardware accelerator; --boot-timeout overrides. */

@@ -54,7 +54,7 @@ describe.runIf(hasQemu)(`a booted ${ARCH} VM${noQemu}`, () => {
   it('forwards SSH on 127.0.0.1 only', () => {
     const argv: string[] = JSON.parse(readFileSync(`${vm.dir}/qemu.argv.json`, 'utf8'));
     expect(argv.find((a) => a.includes('hostfwd'))).toBe(
-      `user,id=net0,hostfwd=tcp:127.0.0.1:${vm.sshPort}-:22`,
+      `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${vm.sshPort}-:22`,
     );
     const listen = readFileSync('/proc/net/tcp', 'utf8')
       .split('\n')
