@@ -21,7 +21,6 @@ export interface KernelIdentity {
   machine: string;
 }
 
-/** How the isolated process is made: util-linux unshare, an OCI bundle run by runc, or a Docker container. */
 /**
  * What a VM guest's network reaches. `isolated` (the default): nothing but its own SSH forward, QEMU's
  * user network with restrict=on. `open`: the user network as QEMU sets it up, through which the guest
@@ -30,6 +29,7 @@ export interface KernelIdentity {
 export const GUEST_NETWORKS = ['isolated', 'open'] as const;
 export type GuestNetwork = (typeof GUEST_NETWORKS)[number];
 
+/** How the isolated process is made: util-linux unshare, an OCI bundle run by runc, or a Docker container. */
 export const RUNTIME_NAMES = ['unshare', 'runc', 'docker'] as const;
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
 

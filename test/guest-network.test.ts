@@ -90,6 +90,27 @@ describe.runIf(hasQemu)(
       const gateway = await fromGuest('10.0.2.2', loopback.port);
       expect(gateway.out).toContain('pong');
       expect(loopback.seen()).toBe(1);
+      // That open VM is never taken for a run that did not ask for it, nor for vm up without the option.
+      const run = await nslab([
+        'scenario',
+        'pid-ns',
+        '--target',
+        'vm',
+        '--accel',
+        'tcg',
+        '--json',
+        '--report-dir',
+        'out-kept',
+      ]);
+      expect(run.exitCode, String(run.stderr)).toBe(0);
+      expect(JSON.parse(String(run.stdout)).targets[0].host).toMatchObject({ guestNetwork: 'isolated' });
+      expect(JSON.parse(String(run.stdout)).targets[0].host.reusedVm).toBeUndefined();
+      expect(String(run.stderr)).toMatch(/not reusing the kept VM nslab-\w+: its guest network is open/);
+      const again = await nslab(['vm', 'up', '--accel', 'tcg']);
+      expect(again.exitCode).toBe(3);
+      expect(String(again.stderr)).toMatch(
+        /a kept VM is running with another guest network: nslab-\w+ \(open; asked: isolated\)/,
+      );
       expect((await nslab(['vm', 'down'])).exitCode).toBe(0);
     }, 240_000);
 

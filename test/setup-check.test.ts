@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -33,15 +33,28 @@ describe.skipIf(!realDpkgQuery)(
       const fake = join(dir, 'dpkg-query');
       writeFileSync(
         fake,
-        `#!/bin/sh\n[ "$3" = cpio ] && { echo "dpkg-query: no packages found matching cpio" >&2; exit 1; }\nexec ${realDpkgQuery} "$@"\n`,
+        `#!/bin/sh\ncase "$3" in cpio | docker.io) false ;; *) true ;; esac || { echo "dpkg-query: no packages found matching cpio" >&2; exit 1; }\nexec ${realDpkgQuery} "$@"\n`,
       );
       chmodSync(fake, 0o755);
       const r = await check(`${dir}:${process.env.PATH}`);
       expect(r.exitCode).toBe(3);
       expect(r.stderr).toContain('cpio: reads back the initramfs archives nslab writes');
       expect(r.stderr).toContain('→ install them: npm run setup -- --test');
-      // Only what is missing is named.
+      // Only what is missing is named; docker.io, missing too, is met by the docker command on PATH.
       expect(r.stderr).not.toContain('util-linux');
+      if (findOnPath('docker')) expect(r.stderr).not.toContain('docker.io');
+      else expect(r.stderr).toContain('docker.io');
+    });
+
+    it('on a host without apt-get, checks nothing and lets the tests run (they skip what they lack)', async () => {
+      const bare = join(dir, 'bare');
+      mkdirSync(bare);
+      symlinkSync(process.execPath, join(bare, 'node'));
+      const r = await check(bare);
+      expect([r.exitCode, r.stderr.trim()]).toEqual([
+        0,
+        'setup: no apt-get here: system packages not checked',
+      ]);
     });
   },
 );

@@ -2,7 +2,7 @@ import { checkQemuBinary } from '../vm/qemu-binary.ts';
 import { onInterrupt } from './interrupt.ts';
 import { Command } from 'commander';
 import { EnvironmentError, ExitCode } from '../errors.ts';
-import { configuredVmBuilder, findKeptVm } from '../targets/vm.ts';
+import { configuredVmBuilder, findKeptVm, networkOf } from '../targets/vm.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';
 import { writeKnownHosts } from '../vm/run-folder.ts';
@@ -32,6 +32,14 @@ export function registerVmCommands(program: Command, state: CliState): void {
         formatShowCommand(await (await configuredVmBuilder(options)).showCommand()),
       );
     const existing = await findKeptVm(options.arch);
+    const wanted = options.guestNetwork ?? 'isolated';
+    if (existing && networkOf(existing) !== wanted) {
+      existing.detach();
+      throw new EnvironmentError(
+        `a kept VM is running with another guest network: ${existing.state.name} (${networkOf(existing)}; asked: ${wanted})`,
+        `stop it with nslab vm down, then run vm up again${wanted === 'isolated' ? '' : ' --guest-network'}`,
+      );
+    }
     if (existing) {
       process.stdout.write(
         `already running: ${existing.state.name} (ssh on 127.0.0.1:${existing.sshPort})\n`,

@@ -5,6 +5,8 @@ import type { Platform } from './types.ts';
 export interface SystemPackage {
   name: string;
   why: string;
+  /** Commands that, found on PATH, meet the need as well (Docker CE instead of docker.io, a snap's chromium). */
+  orCommand?: string[];
 }
 
 /**
@@ -43,8 +45,16 @@ export function systemPackages(
       { name: 'dropbear-bin', why: "dropbearkey checks the host keys nslab writes in dropbear's format" },
       { name: 'openssh-client', why: 'ssh-keygen checks the OpenSSH-format keys' },
       { name: 'cpio', why: 'reads back the initramfs archives nslab writes' },
-      { name: 'docker.io', why: "--runtime docker's tests; .ci/run starts its dockerd" },
-      { name: 'chromium', why: 'report.html is checked in a real headless browser (playwright-core)' },
+      {
+        name: 'docker.io',
+        why: "--runtime docker's tests; .ci/run starts its dockerd",
+        orCommand: ['docker'],
+      },
+      {
+        name: 'chromium',
+        why: 'report.html is checked in a real headless browser (playwright-core)',
+        orCommand: ['chromium', 'chromium-browser'],
+      },
       { name: 'shellcheck', why: "the CI workflow's bash steps are checked with it" },
     ],
   };

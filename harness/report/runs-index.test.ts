@@ -154,7 +154,7 @@ describe('writeRunsIndex', () => {
     const first = await writeReport(linux, reports);
     await writeReport(darwin, reports);
     await writeRunsIndex(reports);
-    expect(Object.keys(JSON.parse(readFileSync(join(reports, 'runs.json'), 'utf8'))).sort()).toEqual(
+    expect(Object.keys(JSON.parse(readFileSync(join(reports, 'runs.json'), 'utf8')).runs).sort()).toEqual(
       [linux.runId, darwin.runId].sort(),
     );
     // The same size and time, other words: an index that reread every report would show them.
@@ -173,5 +173,25 @@ describe('writeRunsIndex', () => {
     const html = readFileSync(await writeRunsIndex(reports), 'utf8');
     expect(html).not.toContain(darwin.runId);
     expect(readFileSync(join(reports, 'runs.json'), 'utf8')).not.toContain(darwin.runId);
+  });
+
+  it('a damaged runs.json, one of another format or a run named __proto__ costs a full read, never the index', async () => {
+    const reports = join(dir, 'damaged');
+    await writeReport(linux, reports);
+    mkdirSync(join(reports, '__proto__'));
+    writeFileSync(join(reports, '__proto__', 'report.json'), '{}');
+    for (const text of [
+      'null',
+      '[]',
+      '{"format": 0, "runs": {}}',
+      '{"format": 1, "runs": null}',
+      'not json',
+    ]) {
+      writeFileSync(join(reports, 'runs.json'), text);
+      const html = readFileSync(await writeRunsIndex(reports), 'utf8');
+      expect(html).toContain(`href="${linux.runId}/report.html"`);
+      expect(html).toMatch(/__proto__<\/code><\/td><td colspan="5"><strong>unreadable:/);
+      expect(JSON.parse(readFileSync(join(reports, 'runs.json'), 'utf8')).format).toBe(1);
+    }
   });
 });

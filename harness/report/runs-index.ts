@@ -189,7 +189,23 @@ async function readEntry(runId: string, file: string): Promise<RunEntry> {
 
 /** runs.json: what the index lists of each run, with the report file's size and time it was read from. */
 const CACHE = 'runs.json';
+/** Bumped when IndexedReport changes: a cache of another format is dropped and every report read again. */
+const CACHE_FORMAT = 1;
 type Cached = Record<string, { mtimeMs: number; size: number; entry: RunEntry }>;
+
+/** runs.json's runs, or none if it is missing, damaged or of another format. */
+async function readCache(path: string): Promise<Cached> {
+  const empty: Cached = Object.create(null);
+  try {
+    const data: unknown = JSON.parse(await readFile(path, 'utf8'));
+    if (typeof data !== 'object' || data === null) return empty;
+    const { format, runs } = data as { format?: unknown; runs?: unknown };
+    if (format !== CACHE_FORMAT || typeof runs !== 'object' || runs === null) return empty;
+    return Object.assign(empty, runs);
+  } catch {
+    return empty;
+  }
+}
 
 /**
  * Writes `<reportDir>/index.html` atomically over every run folder's report.json. A report that cannot be
@@ -199,25 +215,28 @@ type Cached = Record<string, { mtimeMs: number; size: number; entry: RunEntry }>
 export async function writeRunsIndex(reportDir: string): Promise<string> {
   const entries = await readdir(reportDir, { withFileTypes: true });
   const cachePath = join(reportDir, CACHE);
-  const cached: Cached = await readFile(cachePath, 'utf8')
-    .then((text) => JSON.parse(text) as Cached)
-    .catch(() => ({}));
-  const fresh: Cached = {};
+  const cached = await readCache(cachePath);
+  const fresh: Cached = Object.create(null);
   // isDirectory() is false for the `latest` symlink, so the newest run is not listed twice.
   for (const d of entries.filter((x) => x.isDirectory() && !x.name.startsWith('.'))) {
     const file = join(reportDir, d.name, 'report.json');
     const st = await stat(file).catch(() => undefined);
     if (!st) continue;
-    const known = cached[d.name];
-    const mtimeMs = st.mtimeMs;
-    // Within a millisecond: the time goes through a double and back (utimes, a copy).
-    if (known && Math.abs(known.mtimeMs - mtimeMs) < 1 && known.size === st.size) {
+    const known = Object.hasOwn(cached, d.name) ? cached[d.name] : undefined;
+    // Within a millisecond: the time goes through a double and back (utimes, a copy). An unreadable
+    // report is read again each time: a newer nslab may read it.
+    if (
+      known &&
+      'report' in (known.entry ?? {}) &&
+      Math.abs(known.mtimeMs - st.mtimeMs) < 1 &&
+      known.size === st.size
+    ) {
       fresh[d.name] = known;
       continue;
     }
-    fresh[d.name] = { mtimeMs, size: st.size, entry: await readEntry(d.name, file) };
+    fresh[d.name] = { mtimeMs: st.mtimeMs, size: st.size, entry: await readEntry(d.name, file) };
   }
-  await writeFileAtomic(cachePath, `${JSON.stringify(fresh)}\n`);
+  await writeFileAtomic(cachePath, `${JSON.stringify({ format: CACHE_FORMAT, runs: fresh })}\n`);
   const index = join(reportDir, 'index.html');
   await writeFileAtomic(index, renderRunsIndex(Object.values(fresh).map((c) => c.entry)));
   return index;

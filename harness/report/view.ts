@@ -135,7 +135,7 @@ function timeline(t: TargetReport): TimelineBar[] {
     ['snapshotSaved', 'init, then save for next runs'],
     ['secretsSent', 'init, keys handed over'],
     ['secretsReceived', 'keys into place'],
-    ['guestReady', 'SSH server start'],
+    ['guestReady', 'init finishes (clock, warm-up)'],
     ['sshBanner', 'SSH server'],
     ['firstCommand', 'first command'],
   ];

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Client, ClientChannel } from 'ssh2';
+import type { Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
 import { HostKeyMismatchError, SshCommandError } from './errors.ts';
 
 export interface SshTarget {
@@ -47,6 +47,9 @@ export interface ExecResult {
 /** How long an aborted command's channel may take to close before its result is given up on. */
 const ABORT_GRACE_MS = 1000;
 
+/** The key type named at the start of an SSH wire-format public key ("ssh-ed25519"). Pure. */
+export const keyType = (blob: Buffer) => blob.subarray(4, 4 + blob.readUInt32BE(0)).toString('latin1');
+
 const fingerprint = (blob: Buffer) =>
   `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 
@@ -87,6 +90,9 @@ export class SshSession {
         readyTimeout: timeoutMs,
         tryKeyboard: false,
         agent: undefined,
+        // Only the pinned key's type: a server offering others (dropbear -R) would otherwise be free to
+        // make one of another type on demand, costing the guest seconds, to be refused anyway.
+        algorithms: { serverHostKey: [keyType(target.hostKeyBlob)] as ServerHostKeyAlgorithm[] },
         hostVerifier: (key: Buffer) => {
           if (Buffer.compare(key, target.hostKeyBlob) === 0) return true;
           mismatch = new HostKeyMismatchError(fingerprint(target.hostKeyBlob), fingerprint(key));

@@ -84,6 +84,9 @@ async function imageFacts(
   }
 }
 
+/** A kept VM's network policy; one kept by an nslab from before the policy was open. */
+export const networkOf = (vm: StartedVm): GuestNetwork => vm.state.guestNetwork ?? 'open';
+
 /** A kept VM of this architecture that is still running (nslab vm up, or scenario --keep). */
 export async function findKeptVm(arch?: Arch): Promise<StartedVm | undefined> {
   for (const dir of await vmDirs(runtimeDir())) {
@@ -115,6 +118,15 @@ export class VmTarget implements Target {
     const hostFacts = Promise.all([qemuFacts(o.arch, o.qemu), hostModel(), hostUname()]);
     hostFacts.catch(() => {}); // awaited below; a failed boot must not leave it unhandled
     this.vm = await findKeptVm(o.arch);
+    const wanted = o.guestNetwork ?? 'isolated';
+    if (this.vm && networkOf(this.vm) !== wanted) {
+      // Never run scenarios in a guest more open than asked for (nor less: one that needs egress fails).
+      o.log?.(
+        `vm: not reusing the kept VM ${this.vm.state.name}: its guest network is ${networkOf(this.vm)}, this run's is ${wanted}; booting one`,
+      );
+      this.vm.detach();
+      this.vm = undefined;
+    }
     this.reused = this.vm !== undefined;
     if (this.vm)
       o.log?.(`vm: reusing the kept VM ${this.vm.state.name} (ssh on 127.0.0.1:${this.vm.sshPort})`);

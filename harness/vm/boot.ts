@@ -19,7 +19,13 @@ import {
 import { disown } from './owned.ts';
 import { phaseClock } from './phases.ts';
 import { freePort } from './port.ts';
-import { readinessChecks, secretsHandover, waitUntilReady, type ReadinessContext } from './readiness.ts';
+import {
+  closeSessions,
+  readinessChecks,
+  secretsHandover,
+  waitUntilReady,
+  type ReadinessContext,
+} from './readiness.ts';
 import { createRunFolder, newVmId, runFile, runFolderPath, vmName, writeBootSecrets } from './run-folder.ts';
 import { runtimeDir } from './runtime-dir.ts';
 import { StartedVm } from './started-vm.ts';
@@ -157,6 +163,7 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
   const timeout = a.restore ? RESTORE_BOUND_MS(a.accel) : (c.bootTimeoutMs ?? defaultBootTimeoutMs(a.accel));
   const started = performance.now();
   let qemu: QemuHandle | undefined;
+  let ctx: ReadinessContext | undefined;
   try {
     // Inside the try: a failure while writing the per-boot keys removes them too.
     await createRunFolder(dir);
@@ -166,15 +173,14 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
     let boot: BootKind = a.restore
       ? await restoreInto(c, q, a.restore, { started, timeout, mark })
       : { mode: 'cold', snapshot: a.snapshotsOff ? 'off' : 'none' };
-    // Readiness: the keys handed over (channel images), the image's console marker, the SSH banner, then an
-    // authenticated command.
+    // Readiness: the keys handed over, the console marker (or the SSH banner), an authenticated command.
     const handover = q.secrets
       ? secretsHandover(async () => {
           if (a.save) boot = await saveFor(c, q, a.save, mark);
           await sendSecrets(q.secrets!, secrets);
         }, !a.restore)
       : undefined;
-    const ctx: ReadinessContext = {
+    ctx = {
       consoleLog,
       sshPort: qemu.sshPort,
       privateKey: opensshPrivateKey(secrets.client),
@@ -208,6 +214,7 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
     return new StartedVm(dir, state, consoleLog, ctx.session);
   } catch (error) {
     // A failed or interrupted boot: QEMU goes at once, and boot() rejects only once it is really gone.
+    closeSessions(ctx);
     await killQemu(qemu?.pid ?? 0);
     await rm(dir, { recursive: true, force: true });
     throw error;

@@ -94,6 +94,15 @@ export const sshConnectEarly: ReadinessCheck = {
   },
 };
 
+/** Closes what the checks opened (a failed boot): the early connection, even one still being made. */
+export function closeSessions(ctx: ReadinessContext | undefined): void {
+  ctx?.connecting?.then(
+    (s) => s.close(),
+    () => {},
+  );
+  ctx?.session?.close();
+}
+
 /** A login with the per-boot key, the guest presenting the pinned host key, and one command. */
 export const sshLoginCheck: ReadinessCheck = {
   name: 'firstCommand',
