@@ -229,7 +229,9 @@ describe.runIf(process.platform === 'linux')(
           plantVmFolder(root, id, { pid: qemu.pid!, sshPort: port });
           const status = await nslab(['vm', 'status'], { NSLAB_RUNTIME_DIR: root });
           expect(String(status.stdout)).toMatch(
-            new RegExp(`^nslab-${id} +pid ${qemu.pid} +x86_64 +tcg +ssh 127\\.0\\.0\\.1:${port} +kept`),
+            new RegExp(
+              `^nslab-${id} +pid ${qemu.pid} +x86_64 +tcg +ssh 127\\.0\\.0\\.1:${port} +network open +kept`,
+            ),
           );
           const down = await nslab(['vm', 'down'], { NSLAB_RUNTIME_DIR: root });
           expect(down.exitCode, String(down.stderr)).toBe(0);

@@ -40,9 +40,9 @@ describe.skipIf(!realDpkgQuery)(
       expect(r.exitCode).toBe(3);
       expect(r.stderr).toContain('cpio: reads back the initramfs archives nslab writes');
       expect(r.stderr).toContain('→ install them: npm run setup -- --test');
-      // Only what is missing is named; docker.io, missing too, is met by the docker command on PATH.
+      // Only what is missing is named; docker.io, missing too, is met by a dockerd on PATH (Docker CE's).
       expect(r.stderr).not.toContain('util-linux');
-      if (findOnPath('docker')) expect(r.stderr).not.toContain('docker.io');
+      if (findOnPath('dockerd')) expect(r.stderr).not.toContain('docker.io');
       else expect(r.stderr).toContain('docker.io');
     });
 

@@ -48,7 +48,8 @@ export function systemPackages(
       {
         name: 'docker.io',
         why: "--runtime docker's tests; .ci/run starts its dockerd",
-        orCommand: ['docker'],
+        // The daemon, not the client: a machine may have a docker client alone (these machines do).
+        orCommand: ['dockerd'],
       },
       {
         name: 'chromium',
