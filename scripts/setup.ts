@@ -28,13 +28,13 @@ const lists = systemPackages(platform, hostArch());
 const wanted = [...lists.runtime, ...(wantTest ? lists.test : [])].filter(
   (p, i, all) => all.findIndex((q) => q.name === p.name) === i,
 );
-if (!findOnPath(platform.exe(tool)) && checkOnly) {
-  // Before a test run on a host without this package manager: the tests that need a missing tool skip,
-  // naming it.
-  process.stderr.write(`setup: no ${tool} here: system packages not checked\n`);
-  process.exit(0);
-}
 if (!findOnPath(platform.exe(tool))) {
+  if (checkOnly) {
+    // Before a test run on a host without this package manager: the tests that need a missing tool skip,
+    // naming it.
+    process.stderr.write(`setup: no ${tool} here: system packages not checked\n`);
+    process.exit(0);
+  }
   say(`${tool} not found; install these with your package manager, then run again:`);
   for (const p of wanted) say(`  ${p.name}: ${p.why}`);
   process.exit(3);

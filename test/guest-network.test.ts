@@ -47,6 +47,21 @@ async function fromGuest(host: string, port: number): Promise<{ out: string; exi
   return { out: String(r.stdout), exitCode: r.exitCode };
 }
 
+/** `scenario pid-ns` in a VM under TCG, its JSON report on stdout and its files under `reportDir`. */
+const pidNsInVm = (reportDir: string, ...flags: string[]) =>
+  nslab([
+    'scenario',
+    'pid-ns',
+    '--target',
+    'vm',
+    '--accel',
+    'tcg',
+    '--json',
+    '--report-dir',
+    reportDir,
+    ...flags,
+  ]);
+
 let loopback: Awaited<ReturnType<typeof server>>;
 let anyAddress: Awaited<ReturnType<typeof server>>;
 beforeAll(async () => {
@@ -91,17 +106,7 @@ describe.runIf(hasQemu)(
       expect(gateway.out).toContain('pong');
       expect(loopback.seen()).toBe(1);
       // That open VM is never taken for a run that did not ask for it, nor for vm up without the option.
-      const run = await nslab([
-        'scenario',
-        'pid-ns',
-        '--target',
-        'vm',
-        '--accel',
-        'tcg',
-        '--json',
-        '--report-dir',
-        'out-kept',
-      ]);
+      const run = await pidNsInVm('out-kept');
       expect(run.exitCode, String(run.stderr)).toBe(0);
       expect(JSON.parse(String(run.stdout)).targets[0].host).toMatchObject({ guestNetwork: 'isolated' });
       expect(JSON.parse(String(run.stdout)).targets[0].host.reusedVm).toBeUndefined();
@@ -120,18 +125,7 @@ describe.runIf(hasQemu)(
         [['--guest-network'], 'open', 'open: the guest reaches the host&#39;s loopback services'],
       ] as const) {
         const out = `out-${policy}`;
-        const r = await nslab([
-          'scenario',
-          'pid-ns',
-          '--target',
-          'vm',
-          '--accel',
-          'tcg',
-          '--json',
-          '--report-dir',
-          out,
-          ...flags,
-        ]);
+        const r = await pidNsInVm(out, ...flags);
         expect(r.exitCode, String(r.stderr)).toBe(0);
         expect(JSON.parse(String(r.stdout)).targets[0].host.guestNetwork).toBe(policy);
         const html = readFileSync(join(dir, out, 'latest', 'report.html'), 'utf8');

@@ -2,11 +2,11 @@ import { checkQemuBinary } from '../vm/qemu-binary.ts';
 import { onInterrupt } from './interrupt.ts';
 import { Command } from 'commander';
 import { EnvironmentError, ExitCode } from '../errors.ts';
-import { configuredVmBuilder, findKeptVm, networkOf } from '../targets/vm.ts';
+import { askedNetwork, configuredVmBuilder, findKeptVm } from '../targets/vm.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';
 import { writeKnownHosts } from '../vm/run-folder.ts';
-import { readState, vmDirs } from '../vm/state.ts';
+import { guestNetworkOf, readState, vmDirs } from '../vm/state.ts';
 import { StartedVm } from '../vm/vm.ts';
 import type { CliState } from './cli-state.ts';
 import { addVmOptions, formatShowCommand, vmTargetOptions, type VmCliOptions } from './vm-target.ts';
@@ -32,11 +32,11 @@ export function registerVmCommands(program: Command, state: CliState): void {
         formatShowCommand(await (await configuredVmBuilder(options)).showCommand()),
       );
     const existing = await findKeptVm(options.arch);
-    const wanted = options.guestNetwork ?? 'isolated';
-    if (existing && networkOf(existing) !== wanted) {
+    const wanted = askedNetwork(options);
+    if (existing && guestNetworkOf(existing.state) !== wanted) {
       existing.detach();
       throw new EnvironmentError(
-        `a kept VM is running with another guest network: ${existing.state.name} (${networkOf(existing)}; asked: ${wanted})`,
+        `a kept VM is running with another guest network: ${existing.state.name} (${guestNetworkOf(existing.state)}; asked: ${wanted})`,
         `stop it with nslab vm down, then run vm up again${wanted === 'isolated' ? '' : ' --guest-network'}`,
       );
     }
@@ -55,7 +55,7 @@ export function registerVmCommands(program: Command, state: CliState): void {
       const knownHosts = await writeKnownHosts(started.dir, s.sshPort, s.hostKeyBlob);
       process.stdout.write(
         [
-          `VM ${s.name} is up (QEMU PID ${s.pid}, ${s.accel}, ssh on 127.0.0.1:${s.sshPort}, guest network ${s.guestNetwork ?? 'open'}).`,
+          `VM ${s.name} is up (QEMU PID ${s.pid}, ${s.accel}, ssh on 127.0.0.1:${s.sshPort}, guest network ${guestNetworkOf(s)}).`,
           `  nslab vm ssh                 log in`,
           `  nslab vm exec -- uname -a    run one command`,
           `  ssh -i ${s.clientKeyFile} -o UserKnownHostsFile=${knownHosts} -p ${s.sshPort} root@127.0.0.1`,
@@ -97,7 +97,7 @@ export function registerVmCommands(program: Command, state: CliState): void {
         if (!s || !v) continue;
         n++;
         process.stdout.write(
-          `${s.name}  pid ${s.pid}  ${s.arch}  ${s.accel}  ssh 127.0.0.1:${s.sshPort}  network ${s.guestNetwork ?? 'open'}  ${s.keep ? 'kept' : `owned by pid ${s.ownerPid}`}  since ${s.bootedAt}\n`,
+          `${s.name}  pid ${s.pid}  ${s.arch}  ${s.accel}  ssh 127.0.0.1:${s.sshPort}  network ${guestNetworkOf(s)}  ${s.keep ? 'kept' : `owned by pid ${s.ownerPid}`}  since ${s.bootedAt}\n`,
         );
       }
       if (n === 0) process.stdout.write('no VM is running\n');

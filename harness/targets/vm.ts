@@ -8,7 +8,7 @@ import { buildImage, type BuilderChoice } from '../image/build.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 import type { AccelChoice } from '../vm/accel.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';
-import { readState, vmDirs } from '../vm/state.ts';
+import { guestNetworkOf, readState, vmDirs } from '../vm/state.ts';
 import { StartedVm, VmBuilder } from '../vm/vm.ts';
 import { hostModel, hostUname } from './native.ts';
 import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
@@ -51,7 +51,7 @@ export async function configuredVmBuilder(o: VmTargetOptions): Promise<VmBuilder
     .withKeep(o.keep)
     .withBootTimeout(o.bootTimeoutMs)
     .withSnapshots(o.snapshots ?? true)
-    .withGuestNetwork(o.guestNetwork ?? 'isolated')
+    .withGuestNetwork(askedNetwork(o))
     .withLog(o.log ?? (() => {}));
 }
 
@@ -84,8 +84,9 @@ async function imageFacts(
   }
 }
 
-/** A kept VM's network policy; one kept by an nslab from before the policy was open. */
-export const networkOf = (vm: StartedVm): GuestNetwork => vm.state.guestNetwork ?? 'open';
+/** The guest network a run asks for: isolated unless it says --guest-network. */
+export const askedNetwork = (o: { guestNetwork?: GuestNetwork }): GuestNetwork =>
+  o.guestNetwork ?? 'isolated';
 
 /** A kept VM of this architecture that is still running (nslab vm up, or scenario --keep). */
 export async function findKeptVm(arch?: Arch): Promise<StartedVm | undefined> {
@@ -118,11 +119,11 @@ export class VmTarget implements Target {
     const hostFacts = Promise.all([qemuFacts(o.arch, o.qemu), hostModel(), hostUname()]);
     hostFacts.catch(() => {}); // awaited below; a failed boot must not leave it unhandled
     this.vm = await findKeptVm(o.arch);
-    const wanted = o.guestNetwork ?? 'isolated';
-    if (this.vm && networkOf(this.vm) !== wanted) {
+    const wanted = askedNetwork(o);
+    if (this.vm && guestNetworkOf(this.vm.state) !== wanted) {
       // Never run scenarios in a guest more open than asked for (nor less: one that needs egress fails).
       o.log?.(
-        `vm: not reusing the kept VM ${this.vm.state.name}: its guest network is ${networkOf(this.vm)}, this run's is ${wanted}; booting one`,
+        `vm: not reusing the kept VM ${this.vm.state.name}: its guest network is ${guestNetworkOf(this.vm.state)}, this run's is ${wanted}; booting one`,
       );
       this.vm.detach();
       this.vm = undefined;
@@ -153,8 +154,7 @@ export class VmTarget implements Target {
             ? { acceleratorFailed: { accelerator: s.accelFailed.accel, message: s.accelFailed.message } }
             : {}),
           ...(this.reused ? { reusedVm: true } : {}),
-          // A kept VM from before the policy was open.
-          guestNetwork: s.guestNetwork ?? 'open',
+          guestNetwork: guestNetworkOf(s),
           ...(s.boot ? { boot: s.boot } : {}),
           ...(qemu ? { qemu } : {}),
           ...(image ? { image } : {}),

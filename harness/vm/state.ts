@@ -40,6 +40,9 @@ export interface VmState {
   guestNetwork?: GuestNetwork;
 }
 
+/** A VM's guest network; a state from before the policy was open. */
+export const guestNetworkOf = (s: VmState): GuestNetwork => s.guestNetwork ?? 'open';
+
 export type BootKind =
   | { mode: 'restore'; restoreMs: number }
   | { mode: 'cold'; snapshot: 'saved' | 'off' | 'none' | 'failed'; note?: string };
