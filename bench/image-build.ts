@@ -12,7 +12,7 @@ import { DEFAULT_IMAGE_CACHE, DEFAULT_LINUXKIT_YML } from '../harness/cli/paths.
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
-const aptRoot = join(DEFAULT_IMAGE_CACHE, 'apt');
+const debRoot = join(DEFAULT_IMAGE_CACHE, 'debian');
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const time = async (fn: () => Promise<unknown>) => {
   const t0 = performance.now();
@@ -25,9 +25,9 @@ const work = mkdtempSync(join(tmpdir(), 'nslab-bench-image-'));
 try {
   for (const arch of ['x86_64', 'aarch64'] as const) {
     const build = (cacheRoot: string) =>
-      buildImage({ config: DEFAULT_LINUXKIT_YML, arch, builder: 'debian', cacheRoot, aptRoot });
+      buildImage({ config: DEFAULT_LINUXKIT_YML, arch, builder: 'debian', cacheRoot, debRoot });
     const first = await build(join(work, 'warmup'));
-    const debDir = join(aptRoot, first.manifest.arch === 'x86_64' ? 'amd64' : 'arm64', 'debs');
+    const debDir = join(debRoot, first.manifest.arch === 'x86_64' ? 'amd64' : 'arm64', 'debs');
     const debs = readdirSync(debDir).filter((f) =>
       Object.entries(first.manifest.packages).some(([n, v]) =>
         f.startsWith(`${n}_${v.replace(/:/g, '%3a')}_`),

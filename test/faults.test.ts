@@ -325,13 +325,13 @@ describe.runIf(isRoot)(`a full disk${skipNote(isRoot, 'mounting a small tmpfs ne
     mkdirSync(small);
     await execa('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]);
     try {
-      // The packages come from the project's own apt cache (offline); only the image must fit in 4 MiB.
+      // The packages come from the project's own package cache (offline); only the image must fit in 4 MiB.
       const built = buildImage({
         config: DEFAULT_LINUXKIT_YML,
         arch: ARCH,
         builder: 'debian',
         cacheRoot: small,
-        aptRoot: join(DEFAULT_IMAGE_CACHE, 'apt'),
+        debRoot: join(DEFAULT_IMAGE_CACHE, 'debian'),
       });
       await expect(built).rejects.toMatchObject({
         exitCode: 3,

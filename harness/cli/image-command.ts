@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { statusLine } from '../util/status-line.ts';
 import { SnapshotStore } from '../vm/snapshot-store.ts';
 import { Command, Option } from 'commander';
 import { ExitCode, NslabError } from '../errors.ts';
@@ -62,7 +63,7 @@ export function registerImageCommands(program: Command, state: CliState): void {
       'use this kernel + initrd + cmdline (with its manifest.json) instead of building',
     )
     .option('--cache <dir>', 'the image cache', DEFAULT_IMAGE_CACHE)
-    .option('--refresh', 'debian builder: fetch fresh package lists first')
+    .option('--refresh', "debian builder: fetch Debian's package indices again first (else they are fetched once, then used offline)")
     .option('--json', 'print the manifest as JSON')
     .action(
       async (o: {
@@ -83,6 +84,7 @@ export function registerImageCommands(program: Command, state: CliState): void {
           imageDir: o.image,
           refresh: o.refresh,
           log: (l) => process.stderr.write(`nslab: ${l}\n`),
+          status: statusLine(),
         });
         if (o.json)
           return void process.stdout.write(

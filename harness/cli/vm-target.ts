@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { statusLine } from '../util/status-line.ts';
 import { BUILDERS, hostArch, parseArch, type BuilderChoice } from '../image/index.ts';
 import { VmTarget, type VmTargetOptions } from '../targets/vm.ts';
 import { UsageError } from '../errors.ts';
@@ -38,7 +39,10 @@ export function addVmOptions(cmd: Command): Command {
       'vm: the qemu-system binary to use (default: found on PATH and the usual install folders)',
     )
     .addOption(
-      new Option('--builder <builder>', 'vm: how to build the image').choices(BUILDERS).default('auto'),
+      new Option(
+        '--builder <builder>',
+        "vm: how to build the image: debian (Debian's packages, fetched and verified by nslab; what auto means) or linuxkit (the linuxkit CLI)",
+      ).choices(BUILDERS).default('auto'),
     )
     .option('--image <dir>', 'vm: boot this kernel + initrd + cmdline instead of building linuxkit.yml')
     .option('--config <file>', 'vm: the LinuxKit configuration', DEFAULT_LINUXKIT_YML)
@@ -101,6 +105,7 @@ export function vmTargetOptions(o: VmCliOptions & { keep: boolean }): VmTargetOp
     snapshots: o.snapshot,
     guestNetwork: o.guestNetwork ? 'open' : 'isolated',
     log: (l) => process.stderr.write(`nslab: ${l}\n`),
+    status: statusLine(),
   };
 }
 

@@ -38,8 +38,10 @@ const linux = (): DoctorFacts => ({
     exists: true,
     otherwise: 'set XDG_RUNTIME_DIR (or NSLAB_RUNTIME_DIR) to a folder of yours with mode 0700',
   },
-  cache: { root: '/p/vm-images', images: [], aptBytes: 0 },
-  builders: { aptGet: '/usr/bin/apt-get', dpkgDeb: '/usr/bin/dpkg-deb' },
+  cache: { root: '/p/vm-images', images: [], packageBytes: 0 },
+  builders: {
+    archive: { url: 'https://deb.debian.org/debian/dists/bookworm/InRelease', answers: true, detail: 'HTTP 200', ms: 40 },
+  },
   tools: [
     { name: 'unshare', path: '/usr/bin/unshare', package: 'util-linux', neededFor: 'native scenarios' },
   ],
@@ -157,13 +159,21 @@ describe('doctorReport', () => {
     expect(doctorReport(f).missing[0]?.how).toBe(
       'remove the link (rm /tmp/nslab-1000), or set XDG_RUNTIME_DIR (or NSLAB_RUNTIME_DIR) to a folder of yours with mode 0700',
     );
-    f.builders = {};
+    f.builders = {
+      archive: {
+        url: 'https://deb.debian.org/debian/dists/bookworm/InRelease',
+        answers: false,
+        detail: 'fetch failed (ENOTFOUND)',
+        ms: 3,
+      },
+    };
     const r = doctorReport(f);
     expect(r.vmPossible).toBe(false);
     expect(r.missing.map((m) => m.what)).toEqual([
       'runtime folder /run/user/1000/nslab-1000 (from XDG_RUNTIME_DIR) is a symlink to /tmp/evil',
-      'no x86_64 image in the cache and no way to build one (neither linuxkit nor apt-get and dpkg-deb)',
+      "no x86_64 image in the cache, and Debian's archive does not answer (https://deb.debian.org/debian/dists/bookworm/InRelease: fetch failed (ENOTFOUND))",
     ]);
+    expect(r.missing[1]?.how).toMatch(/--image DIR/);
     // A cached image of this host's architecture is enough to boot without a builder.
     f.runtime.problem = undefined;
     f.cache.images = [{ digest: 'd', arch: 'x86_64', builder: 'debian', createdAt: 'x', bytes: 1 }];

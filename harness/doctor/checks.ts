@@ -239,32 +239,38 @@ export function doctorReport(f: DoctorFacts, trialFailure?: TrialFailure): Docto
   items.push({
     section: 'images',
     mark: 'info',
-    text: `image cache ${c.root}: ${c.images.length} image${c.images.length === 1 ? '' : 's'}, ${MiB(total)}; package cache ${MiB(c.aptBytes)}`,
+    text: `image cache ${c.root}: ${c.images.length} image${c.images.length === 1 ? '' : 's'}, ${MiB(total)}; Debian package cache ${MiB(c.packageBytes)}`,
     detail: c.images.map(
       (i) =>
         `${i.digest}  ${i.arch}  ${i.builder}  ${i.kernelVersion ?? ''}  ${MiB(i.bytes)}  ${i.createdAt}`,
     ),
   });
   const b = f.builders;
-  const canBuild = b.linuxkit ? 'linuxkit' : b.aptGet && b.dpkgDeb ? 'debian' : undefined;
-  if (canBuild)
+  const archive = b.archive;
+  if (archive.answers)
     items.push({
       section: 'images',
       mark: 'ok',
-      text: `images are built with the ${canBuild} builder (${canBuild === 'linuxkit' ? b.linuxkit : b.aptGet})`,
+      text: `images are built with the debian builder: Debian's archive answers (${archive.url}, ${archive.detail}, ${archive.ms} ms)`,
     });
   else if (ownImages.length > 0)
     items.push({
       section: 'images',
       mark: 'warn',
-      text: `no builder (linuxkit, or apt-get and dpkg-deb): only the cached ${f.host.arch} image can boot`,
-      hint: 'install LinuxKit, or build on Debian/Ubuntu',
+      text: `Debian's archive does not answer (${archive.url}: ${archive.detail}): only the cached ${f.host.arch} image can boot`,
+      hint: 'a new image needs the archive once: check the network, or set NSLAB_DEBIAN_MIRROR to a mirror that answers',
     });
   else
     fail({
       section: 'images',
-      text: `no ${f.host.arch} image in the cache and no way to build one (neither linuxkit nor apt-get and dpkg-deb)`,
-      hint: 'install LinuxKit, build on a Debian/Ubuntu machine, or pass --image DIR with an image built elsewhere',
+      text: `no ${f.host.arch} image in the cache, and Debian's archive does not answer (${archive.url}: ${archive.detail})`,
+      hint: 'check the network, set NSLAB_DEBIAN_MIRROR to a mirror that answers, or pass --image DIR with an image built elsewhere (e.g. a CI artifact)',
+    });
+  if (b.linuxkit)
+    items.push({
+      section: 'images',
+      mark: 'info',
+      text: `linuxkit: ${b.linuxkit} (used only with --builder linuxkit)`,
     });
 
   for (const t of f.tools)

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ARCHES, hostArch, listImages, type Arch } from '../image/index.ts';
+import { ARCHES, hostArch, listImages, probeDebianArchive, type ArchiveProbe, type Arch } from '../image/index.ts';
 import { ACCESS_FACTS_SCRIPT, parseAccessFacts, type AccessFacts } from '../targets/native-access.ts';
 import { findOnPath } from '../util/find-on-path.ts';
 import { hostPlatform, type Platform } from '../platform/index.ts';
@@ -31,8 +31,9 @@ export interface DoctorFacts {
     problem?: { what: string; fix: string };
     otherwise: string;
   };
-  cache: { root: string; images: CachedImage[]; aptBytes: number };
-  builders: { linuxkit?: string; aptGet?: string; dpkgDeb?: string };
+  cache: { root: string; images: CachedImage[]; packageBytes: number };
+  /** The debian builder (always there) needs Debian's archive on a cold build; linuxkit is used only if asked. */
+  builders: { linuxkit?: string; archive: ArchiveProbe };
   tools: { name: string; path?: string; package: string; neededFor: string }[];
 }
 
@@ -101,6 +102,8 @@ export async function gatherDoctorFacts(options: {
 }): Promise<DoctorFacts> {
   const platform = hostPlatform;
   const arch = hostArch();
+  // Asked at once, answered while the rest is gathered (bounded at 5 s).
+  const archive = probeDebianArchive();
   const verdicts = options.verdicts ?? new AccelVerdicts();
   const qemu = await Promise.all(ARCHES.map((a) => qemuFacts(a, platform, arch, options.qemu)));
   const own = qemu.find((q) => q.arch === arch);
@@ -178,11 +181,14 @@ export async function gatherDoctorFacts(options: {
       ...(problem ? { problem } : {}),
       otherwise: otherFolderHint(choice.from),
     },
-    cache: { root: options.cacheRoot, images, aptBytes: await folderBytes(join(options.cacheRoot, 'apt')) },
+    cache: {
+      root: options.cacheRoot,
+      images,
+      packageBytes: await folderBytes(join(options.cacheRoot, 'debian')),
+    },
     builders: {
       linuxkit: findOnPath(platform.exe('linuxkit')),
-      aptGet: findOnPath('apt-get'),
-      dpkgDeb: findOnPath('dpkg-deb'),
+      archive: await archive,
     },
     tools:
       platform.os === 'linux'

@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
-import { hostPlatform } from '../platform/index.ts';
-import { findOnPath } from '../util/find-on-path.ts';
-import { EnvironmentError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import type { Arch } from './arch.ts';
 import { openImageDir } from './cache.ts';
 import { buildDebianImage } from './debian-builder.ts';
+import type { DebianMirrors } from './debian/sources.ts';
 import { buildLinuxkitImage } from './linuxkit-builder.ts';
 import type { BuiltImage } from './manifest.ts';
 import { validateLinuxkitFile } from './validate.ts';
@@ -20,23 +19,21 @@ export interface BuildImageOptions {
   /** Use this folder's kernel + initrd + cmdline instead of building (checked against its manifest). */
   imageDir?: string;
   refresh?: boolean;
-  /** The debian builder's package cache; default <cacheRoot>/apt. Tests share one to stay offline. */
-  aptRoot?: string;
+  /** The debian builder's package cache; default <cacheRoot>/debian. Tests share one to stay offline. */
+  debRoot?: string;
+  /** Debian mirrors other than deb.debian.org (NSLAB_DEBIAN_MIRROR, NSLAB_DEBIAN_SECURITY_MIRROR). */
+  mirrors?: DebianMirrors;
   log?: (line: string) => void;
+  /** A transient status line (download progress), for a terminal. */
+  status?: (text: string) => void;
 }
 
-/** linuxkit where the tool is installed, else debian where apt-get is, else a clear error. Pure. */
-export function chooseBuilder(
-  requested: BuilderChoice,
-  have: { linuxkit: boolean; aptGet: boolean },
-): 'linuxkit' | 'debian' {
-  if (requested !== 'auto') return requested;
-  if (have.linuxkit) return 'linuxkit';
-  if (have.aptGet) return 'debian';
-  throw new EnvironmentError(
-    'no way to build the VM image here: neither `linuxkit` nor `apt-get` is available',
-    'install LinuxKit (brew install linuxkit/linuxkit/linuxkit), build on a Debian/Ubuntu machine, or pass --image DIR with a kernel + initrd + cmdline built elsewhere (e.g. a CI artifact)',
-  );
+/**
+ * The debian builder everywhere, unless linuxkit is asked for: it needs nothing but Node and Debian's
+ * archive, so it builds the same image on Linux, macOS and Windows. Pure.
+ */
+export function chooseBuilder(requested: BuilderChoice): 'linuxkit' | 'debian' {
+  return requested === 'linuxkit' ? 'linuxkit' : 'debian';
 }
 
 /** config → image: validate linuxkit.yml, then build (or reuse from the cache) kernel + initrd + cmdline. */
@@ -46,12 +43,14 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     return openImageDir(options.imageDir, true);
   }
   const validated = await validateLinuxkitFile(options.config);
-  const builder = chooseBuilder(options.builder, {
-    linuxkit: findOnPath(hostPlatform.exe('linuxkit')) !== undefined,
-    aptGet: findOnPath('apt-get') !== undefined,
-  });
   const common = { arch: options.arch, cacheRoot: options.cacheRoot, log: options.log };
-  return builder === 'linuxkit'
+  return chooseBuilder(options.builder) === 'linuxkit'
     ? buildLinuxkitImage(validated, common)
-    : buildDebianImage(validated, { ...common, refresh: options.refresh, aptRoot: options.aptRoot });
+    : buildDebianImage(validated, {
+        ...common,
+        refresh: options.refresh,
+        debRoot: options.debRoot,
+        mirrors: options.mirrors,
+        status: options.status,
+      });
 }

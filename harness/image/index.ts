@@ -11,3 +11,5 @@ export { ARCHES, hostArch, parseArch, type Arch } from './arch.ts';
 export { newBootSecrets, secretsOverlay, type BootSecrets } from './secrets.ts';
 export { linuxkitBuildArgv } from './linuxkit-builder.ts';
 export type { BuiltImage, ImageManifest } from './manifest.ts';
+export { probeDebianArchive, type ArchiveProbe } from './debian/probe-archive.ts';
+export { DEFAULT_MIRRORS, mirrorsFromEnv, type DebianMirrors } from './debian/sources.ts';

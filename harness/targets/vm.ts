@@ -30,6 +30,8 @@ export interface VmTargetOptions {
   guestNetwork?: GuestNetwork;
   bootTimeoutMs?: number;
   log?: (line: string) => void;
+  /** A transient status line (the image build's download progress), for a terminal. */
+  status?: (text: string) => void;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function configuredVmBuilder(o: VmTargetOptions): Promise<VmBuilder
     cacheRoot: o.cacheRoot,
     imageDir: o.imageDir,
     log: o.log,
+    status: o.status,
   });
   return new VmBuilder(image)
     .withQemu(o.qemu)
