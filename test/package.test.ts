@@ -13,6 +13,7 @@ import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../harness/project-root.ts';
+import { projectImage } from './helpers/image.ts';
 
 // The package as a user gets it: packed from a copy of the project (so that its build, `prepare`, cannot
 // touch the bundle other tests are running), installed into a prefix of its own, run from another folder.
@@ -76,8 +77,11 @@ describe('the npm package', () => {
     expect(unwanted).toEqual([]);
   });
 
-  it('installs with its one runtime dependency, and runs the bundle (no tsx, no sources to fall back on)', () => {
-    expect(readdirSync(join(installed, 'node_modules'))).toContain('ssh2');
+  it('installs with its runtime dependencies, and runs the bundle (no tsx, no sources to fall back on)', () => {
+    // ssh2 for the VM; the debian builder's OpenPGP, tar, xz and zstd readers.
+    expect(readdirSync(join(installed, 'node_modules'))).toEqual(
+      expect.arrayContaining(['ssh2', 'openpgp', 'tar', 'xz-decompress', 'fzstd']),
+    );
     expect(existsSync(join(installed, 'node_modules', 'tsx'))).toBe(false);
     expect(existsSync(join(installed, 'harness', 'cli', 'main.ts'))).toBe(false);
   });
@@ -113,7 +117,19 @@ describe('the npm package', () => {
         'scenarios',
       ].sort(),
     );
+    expect(files).toEqual(expect.arrayContaining(['harness/image/debian/archive-keys.asc']));
     const help = await nslab('image', 'ls', '--help');
     expect(help.stdout.replace(/\s+/g, '')).toContain(join(env.XDG_CACHE_HOME, 'nslab', 'vm-images'));
   });
+
+  it("builds the image from the install: Debian's archive fetched and verified with the shipped keys", async () => {
+    const r = await nslab('image', 'build', '--arch', 'x86_64', '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const manifest = JSON.parse(r.stdout) as { digest: string; builder: string; dir: string };
+    expect(manifest.builder).toBe('debian');
+    expect(manifest.dir).toBe(join(env.XDG_CACHE_HOME, 'nslab', 'vm-images', manifest.digest));
+    expect(r.stderr).toMatch(/debian: fetching the amd64 package indices/);
+    // The same image as the clone builds: the install changes nothing of what goes into it.
+    expect(manifest.digest).toBe((await projectImage('x86_64')).manifest.digest);
+  }, 180_000);
 });

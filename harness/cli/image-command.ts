@@ -63,7 +63,10 @@ export function registerImageCommands(program: Command, state: CliState): void {
       'use this kernel + initrd + cmdline (with its manifest.json) instead of building',
     )
     .option('--cache <dir>', 'the image cache', DEFAULT_IMAGE_CACHE)
-    .option('--refresh', "debian builder: fetch Debian's package indices again first (else they are fetched once, then used offline)")
+    .option(
+      '--refresh',
+      "debian builder: fetch Debian's package indices again first (else they are fetched once, then used offline)",
+    )
     .option('--json', 'print the manifest as JSON')
     .action(
       async (o: {

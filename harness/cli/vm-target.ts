@@ -42,7 +42,9 @@ export function addVmOptions(cmd: Command): Command {
       new Option(
         '--builder <builder>',
         "vm: how to build the image: debian (Debian's packages, fetched and verified by nslab; what auto means) or linuxkit (the linuxkit CLI)",
-      ).choices(BUILDERS).default('auto'),
+      )
+        .choices(BUILDERS)
+        .default('auto'),
     )
     .option('--image <dir>', 'vm: boot this kernel + initrd + cmdline instead of building linuxkit.yml')
     .option('--config <file>', 'vm: the LinuxKit configuration', DEFAULT_LINUXKIT_YML)

@@ -40,7 +40,12 @@ const linux = (): DoctorFacts => ({
   },
   cache: { root: '/p/vm-images', images: [], packageBytes: 0 },
   builders: {
-    archive: { url: 'https://deb.debian.org/debian/dists/bookworm/InRelease', answers: true, detail: 'HTTP 200', ms: 40 },
+    archive: {
+      url: 'https://deb.debian.org/debian/dists/bookworm/InRelease',
+      answers: true,
+      detail: 'HTTP 200',
+      ms: 40,
+    },
   },
   tools: [
     { name: 'unshare', path: '/usr/bin/unshare', package: 'util-linux', neededFor: 'native scenarios' },

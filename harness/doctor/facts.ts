@@ -2,7 +2,14 @@ import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ARCHES, hostArch, listImages, probeDebianArchive, type ArchiveProbe, type Arch } from '../image/index.ts';
+import {
+  ARCHES,
+  hostArch,
+  listImages,
+  probeDebianArchive,
+  type ArchiveProbe,
+  type Arch,
+} from '../image/index.ts';
 import { ACCESS_FACTS_SCRIPT, parseAccessFacts, type AccessFacts } from '../targets/native-access.ts';
 import { findOnPath } from '../util/find-on-path.ts';
 import { hostPlatform, type Platform } from '../platform/index.ts';

@@ -3,7 +3,14 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, NslabError, ExitCode } from '../errors.ts';
 import { ARCH, type Arch } from './arch.ts';
-import { cachedImage, commitImage, describeFile, imageFileNames, openImageDir, vmlinuxName } from './cache.ts';
+import {
+  cachedImage,
+  commitImage,
+  describeFile,
+  imageFileNames,
+  openImageDir,
+  vmlinuxName,
+} from './cache.ts';
 import { cpioArchive, type CpioEntry } from './cpio.ts';
 import { DebianArchive } from './debian/archive.ts';
 import { unpackDeb, type PackageTree } from './debian/deb.ts';
@@ -23,7 +30,7 @@ import { withLock } from '../util/lock.ts';
 const BUILDER_VERSION = 2;
 
 /** Debian 12 packages the image is made of; the ELF check in initramfs.ts proves the list complete. */
-const PACKAGES = [
+export const DEBIAN_PACKAGES = [
   'busybox-static',
   'dash', // /bin/sh: busybox ash would run its own applets (unshare, nsenter) ahead of util-linux's
   'dropbear-bin',
@@ -52,7 +59,7 @@ export interface DebianBuildOptions {
 async function builderFingerprint(): Promise<string> {
   const hash = createHash('sha256').update(String(BUILDER_VERSION));
   hash.update(await readFile(GUEST_INIT));
-  hash.update(JSON.stringify({ PACKAGES, BINARIES, MODULES, MODULES_AARCH64 }));
+  hash.update(JSON.stringify({ PACKAGES: DEBIAN_PACKAGES, BINARIES, MODULES, MODULES_AARCH64 }));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -114,7 +121,7 @@ async function buildLocked(
     { log, status: options.status, keysFile: options.keysFile },
   );
   await archive.ensureIndices(options.refresh ?? false);
-  const resolved = await archive.resolve(PACKAGES, `linux-image-cloud-${facts.deb}`);
+  const resolved = await archive.resolve(DEBIAN_PACKAGES, `linux-image-cloud-${facts.deb}`);
   const versions = Object.fromEntries(resolved.packages.map((p) => [p.name, p.version]));
   const cmdline = (config.kernel?.cmdline ?? '').trim();
   const digest = createHash('sha256')
@@ -230,7 +237,7 @@ function archiveError(error: unknown): unknown {
   if (error instanceof VerificationError) {
     return new EnvironmentError(
       `the Debian archive sent a file that fails verification: ${error.message}`,
-      'nothing of it was kept; try again later or from another mirror (NSLAB_DEBIAN_MIRROR). A signature that never verifies means the mirror is not Debian\'s',
+      "nothing of it was kept; try again later or from another mirror (NSLAB_DEBIAN_MIRROR). A signature that never verifies means the mirror is not Debian's",
       error,
     );
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { compressionOf, decompress } from './decompress.ts';
@@ -66,27 +66,40 @@ export class DebianArchive {
     const have = await Promise.all(this.sources.map((s) => this.storedIndex(s)));
     if (!refresh && have.every(Boolean)) return;
     await mkdir(this.listsDir, { recursive: true });
-    this.log(`debian: fetching the ${this.debArch} package indices of ${this.sources.map((s) => s.suite).join(', ')}`);
+    this.log(
+      `debian: fetching the ${this.debArch} package indices of ${this.sources.map((s) => s.suite).join(', ')}`,
+    );
     const keys = await this.archiveKeys();
-    const releases = await Promise.all(this.sources.map((s) => this.fetchRelease(s, keys)));
-    const items = releases.map(({ source, release }) => this.indexItem(source, release));
-    await downloadAll(items.map((i) => i.item), { fetch: this.options.fetch, onProgress: this.progress('indices') });
-    // Only now the InRelease files: each names an index that is already in place and verified.
-    for (const { source, text } of releases) await writeFileAtomic(this.inReleasePath(source), text);
-    await this.pruneIndices();
-    this.index = undefined;
-    this.options.status?.('');
+    try {
+      const releases = await Promise.all(this.sources.map((s) => this.fetchRelease(s, keys)));
+      const items = releases.map(({ source, release }) => this.indexItem(source, release));
+      await downloadAll(
+        items.map((i) => i.item),
+        { fetch: this.options.fetch, onProgress: this.progress('indices') },
+      );
+      // Only now the InRelease files: each names an index that is already in place and verified.
+      for (const { source, text } of releases) await writeFileAtomic(this.inReleasePath(source), text);
+    } finally {
+      // Failed or not, no index stays that no stored InRelease names (a failure keeps the earlier set whole).
+      await this.pruneIndices();
+      this.index = undefined;
+      this.options.status?.('');
+    }
   }
 
   /** The candidate of each name, and of the kernel a metapackage points at; memoised by the indices. */
-  async resolve(names: readonly string[], kernelMeta: string): Promise<{ kernelPackage: string; packages: PackageRef[] }> {
+  async resolve(
+    names: readonly string[],
+    kernelMeta: string,
+  ): Promise<{ kernelPackage: string; packages: PackageRef[] }> {
     return this.memoised('resolved.json', `${[...names].sort().join(',')}+${kernelMeta}`, async () => {
       const index = await this.packageIndex();
       const meta = index.candidate(kernelMeta);
       if (!meta) throw this.missing([kernelMeta]);
       // The metapackage's dependency that is a kernel image: the newest one the release has.
       const kernel = index.dependenciesOf(meta).find((d) => /^linux-image-.*-cloud-/.test(d.name));
-      if (!kernel) throw new VerificationError(kernelMeta, 'a dependency on a linux-image-*-cloud-* package', 'none');
+      if (!kernel)
+        throw new VerificationError(kernelMeta, 'a dependency on a linux-image-*-cloud-* package', 'none');
       const wanted = [...names, kernel.name];
       const missing = wanted.filter((n) => !index.satisfier({ name: n }));
       if (missing.length > 0) throw this.missing(missing);
@@ -102,9 +115,16 @@ export class DebianArchive {
     const missing = packages.filter((p) => !existsSync(paths.get(p.name)!));
     if (missing.length > 0) {
       const mb = (missing.reduce((n, p) => n + p.size, 0) / 1e6).toFixed(1);
-      this.log(`debian: downloading ${missing.length} ${this.debArch} packages (${mb} MB): ${missing.map((p) => p.name).join(', ')}`);
+      this.log(
+        `debian: downloading ${missing.length} ${this.debArch} packages (${mb} MB): ${missing.map((p) => p.name).join(', ')}`,
+      );
       await downloadAll(
-        missing.map((p) => ({ url: `${p.mirror}/${p.filename}`, dest: paths.get(p.name)!, size: p.size, sha256: p.sha256 })),
+        missing.map((p) => ({
+          url: `${p.mirror}/${p.filename}`,
+          dest: paths.get(p.name)!,
+          size: p.size,
+          sha256: p.sha256,
+        })),
         { fetch: this.options.fetch, onProgress: this.progress('packages') },
       );
       this.options.status?.('');
@@ -118,7 +138,11 @@ export class DebianArchive {
     const sha256 = createHash('sha256').update(data).digest('hex');
     if (sha256 !== ref.sha256) {
       await rm(path, { force: true });
-      throw new VerificationError(path, `SHA256 ${ref.sha256} (the signed index)`, `SHA256 ${sha256}; removed, the next build fetches it again`);
+      throw new VerificationError(
+        path,
+        `SHA256 ${ref.sha256} (the signed index)`,
+        `SHA256 ${sha256}; removed, the next build fetches it again`,
+      );
     }
     return data;
   }
@@ -126,13 +150,25 @@ export class DebianArchive {
   /** Changes when any stored InRelease changes: what resolution depends on. */
   async fingerprint(): Promise<string> {
     const hash = createHash('sha256');
-    for (const s of this.sources) hash.update(s.id).update('\0').update(await readFile(this.inReleasePath(s)));
+    for (const s of this.sources)
+      hash
+        .update(s.id)
+        .update('\0')
+        .update(await readFile(this.inReleasePath(s)));
     return hash.digest('hex').slice(0, 16);
   }
 
   private ref(r: PackageRecord): PackageRef {
     const source = this.sources.find((s) => s.id === r.origin)!;
-    return { name: r.name, version: r.version, arch: r.arch, filename: r.filename, size: r.size, sha256: r.sha256, mirror: source.mirror };
+    return {
+      name: r.name,
+      version: r.version,
+      arch: r.arch,
+      filename: r.filename,
+      size: r.size,
+      sha256: r.sha256,
+      mirror: source.mirror,
+    };
   }
 
   private missing(names: string[]): Error {
@@ -151,7 +187,9 @@ export class DebianArchive {
       const now = performance.now();
       if (now - last < 100 && done < total) return;
       last = now;
-      status(`debian: ${what} ${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB (${total ? Math.floor((100 * done) / total) : 100}%)`);
+      status(
+        `debian: ${what} ${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB (${total ? Math.floor((100 * done) / total) : 100}%)`,
+      );
     };
   }
 
@@ -174,7 +212,11 @@ export class DebianArchive {
     }
     if (!response.ok) throw new FetchError(url, `HTTP ${response.status} ${response.statusText}`);
     const text = await response.text();
-    const release = await verifyInRelease(text, keys, { url, suite: source.suite, now: (this.options.now ?? (() => new Date()))() });
+    const release = await verifyInRelease(text, keys, {
+      url,
+      suite: source.suite,
+      now: (this.options.now ?? (() => new Date()))(),
+    });
     return { source, release, text };
   }
 
@@ -189,7 +231,14 @@ export class DebianArchive {
       const url = release.acquireByHash
         ? `${dir}/${source.component}/binary-${this.debArch}/by-hash/SHA256/${entry.sha256}`
         : `${dir}/${base}${suffix}`;
-      return { item: { url, dest: this.indexPath(source, entry.sha256, suffix), size: entry.size, sha256: entry.sha256 } };
+      return {
+        item: {
+          url,
+          dest: this.indexPath(source, entry.sha256, suffix),
+          size: entry.size,
+          sha256: entry.sha256,
+        },
+      };
     }
     throw new VerificationError(release.url, `an index ${base}(.gz|.xz) for ${this.debArch}`, 'none listed');
   }
@@ -203,7 +252,9 @@ export class DebianArchive {
     const text = await readFile(this.inReleasePath(source), 'utf8').catch(() => undefined);
     if (text === undefined) return undefined;
     const prefix = `${source.id}.`;
-    const files = (await readdir(this.listsDir).catch(() => [])).filter((f) => f.startsWith(prefix) && f.includes('.Packages'));
+    const files = (await readdir(this.listsDir).catch(() => [])).filter(
+      (f) => f.startsWith(prefix) && f.includes('.Packages'),
+    );
     // The InRelease was verified before it was written; the index is the one whose hash it lists.
     return files.map((f) => join(this.listsDir, f)).find((f) => hashIn(text, f));
   }
@@ -215,6 +266,8 @@ export class DebianArchive {
       const path = join(this.listsDir, f);
       if (f.includes('.Packages') && !keep.has(path)) await rm(path, { force: true });
     }
+    // A transfer the network cut stays in partial/ to be resumed; an empty partial/ does not.
+    await rmdir(join(this.listsDir, 'partial')).catch(() => {});
   }
 
   private async packageIndex(): Promise<PackageIndex> {

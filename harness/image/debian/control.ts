@@ -90,7 +90,8 @@ export function parseRelations(field: string | undefined): Relation[][] {
 }
 
 function parseRelation(text: string): Relation {
-  const m = /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)\s*\))?$/.exec(text);
+  const m =
+    /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)\s*\))?$/.exec(text);
   if (!m) throw new Error(`not a package relation: "${text}"`);
   const relation: Relation = { name: m[1]! };
   if (m[2]) relation.archQualifier = m[2];

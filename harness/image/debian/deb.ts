@@ -27,7 +27,11 @@ export function arMembers(deb: Buffer, file: string): Map<string, Buffer> {
     const name = header.slice(0, 16).trim().replace(/\/$/, '');
     const size = Number(header.slice(48, 58).trim());
     if (at + 60 + size > deb.length)
-      throw new VerificationError(file, `${size} bytes of ${name}`, `${deb.length - at - 60} (the file is cut)`);
+      throw new VerificationError(
+        file,
+        `${size} bytes of ${name}`,
+        `${deb.length - at - 60} (the file is cut)`,
+      );
     members.set(name, deb.subarray(at + 60, at + 60 + size));
     at += 60 + size + (size % 2);
   }
@@ -89,5 +93,8 @@ export async function readTar(tar: Buffer, file: string): Promise<PackageTree> {
 
 /** `./usr/bin/x` and `usr/bin/x/` both become `usr/bin/x`. */
 function normalise(path: string): string {
-  return path.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
+  return path
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '');
 }

@@ -74,7 +74,11 @@ function xzInWorker(data: Uint8Array): Promise<Buffer> {
   const module = createRequire(import.meta.url).resolve('xz-decompress');
   const copy = new Uint8Array(data); // a copy with a buffer of its own, handed over whole
   return new Promise((resolve, reject) => {
-    const worker = new Worker(XZ_WORKER, { eval: true, workerData: { module, data: copy.buffer }, transferList: [copy.buffer] });
+    const worker = new Worker(XZ_WORKER, {
+      eval: true,
+      workerData: { module, data: copy.buffer },
+      transferList: [copy.buffer],
+    });
     worker.once('message', (buffer: ArrayBuffer) => resolve(Buffer.from(buffer)));
     worker.once('error', reject);
     worker.once('exit', (code) => code !== 0 && reject(new Error(`the xz worker exited with code ${code}`)));

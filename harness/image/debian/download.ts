@@ -39,7 +39,10 @@ export interface DownloadOptions {
  * Range request (also by the next run, if this one was ended); a file that is whole but wrong, or still
  * short after the last attempt, is removed and reported with what was expected and what came.
  */
-export async function downloadAll(items: readonly DownloadItem[], options: DownloadOptions = {}): Promise<void> {
+export async function downloadAll(
+  items: readonly DownloadItem[],
+  options: DownloadOptions = {},
+): Promise<void> {
   const total = items.reduce((n, i) => n + i.size, 0);
   let done = 0;
   const progress = (n: number) => {
@@ -79,7 +82,11 @@ async function downloadOne(item: DownloadItem, options: DownloadOptions, progres
       if (have === before && attempt === attempts) break;
     }
     if (have < item.size)
-      throw new VerificationError(item.url, `${item.size} bytes (the signed index)`, `${have} (the download is cut short)`);
+      throw new VerificationError(
+        item.url,
+        `${item.size} bytes (the signed index)`,
+        `${have} (the download is cut short)`,
+      );
     const sha256 = await hashFile(partial);
     if (sha256 !== item.sha256)
       throw new VerificationError(item.url, `SHA256 ${item.sha256} (the signed index)`, `SHA256 ${sha256}`);
@@ -118,7 +125,11 @@ async function transfer(
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       if (have + chunk.length > item.size) {
-        throw new VerificationError(item.url, `${item.size} bytes (the signed index)`, 'more (the file is not the one listed)');
+        throw new VerificationError(
+          item.url,
+          `${item.size} bytes (the signed index)`,
+          'more (the file is not the one listed)',
+        );
       }
       await out.write(chunk);
       have += chunk.length;

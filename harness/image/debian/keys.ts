@@ -24,7 +24,11 @@ export async function loadArchiveKeys(file = ARCHIVE_KEYS_FILE): Promise<Archive
       try {
         message = await openpgp.readCleartextMessage({ cleartextMessage: text });
       } catch (error) {
-        throw new VerificationError(url, 'an OpenPGP cleartext-signed file', `one that does not parse (${(error as Error).message})`);
+        throw new VerificationError(
+          url,
+          'an OpenPGP cleartext-signed file',
+          `one that does not parse (${(error as Error).message})`,
+        );
       }
       const result = await openpgp.verify({ message, verificationKeys: keys });
       const signedBy: string[] = [];

@@ -75,7 +75,10 @@ describe('control data', () => {
 
   it('reads relations: alternatives, constraints, arch qualifiers; drops source-only restrictions', () => {
     expect(parseRelations('a (>= 1) | b:any, c [amd64] <!nocheck>, d (<< 2~)')).toEqual([
-      [{ name: 'a', op: '>=', version: '1' }, { name: 'b', archQualifier: 'any' }],
+      [
+        { name: 'a', op: '>=', version: '1' },
+        { name: 'b', archQualifier: 'any' },
+      ],
       [{ name: 'c' }],
       [{ name: 'd', op: '<<', version: '2~' }],
     ]);
@@ -108,9 +111,14 @@ describe('PackageIndex', () => {
   it('names a dependency that nothing satisfies, and who needs it', () => {
     const broken = new PackageIndex(
       'amd64',
-      parsePackages(PACKAGES.replace('Depends: awk, zlib1g (>= 1:1.2)', 'Depends: awk, zlib1g (>= 2:0)'), 'test'),
+      parsePackages(
+        PACKAGES.replace('Depends: awk, zlib1g (>= 1:1.2)', 'Depends: awk, zlib1g (>= 2:0)'),
+        'test',
+      ),
     );
     expect(() => broken.closure(['tool'])).toThrow(UnresolvableError);
-    expect(() => broken.closure(['tool'])).toThrow('tool 1.0-1+deb12u1 depends on zlib1g (>= 2:0), which no package provides');
+    expect(() => broken.closure(['tool'])).toThrow(
+      'tool 1.0-1+deb12u1 depends on zlib1g (>= 2:0), which no package provides',
+    );
   });
 });

@@ -167,10 +167,10 @@ export class UnresolvableError extends Error {
     readonly of: PackageRecord | undefined,
     readonly group: Relation[],
   ) {
-    const text = group
-      .map((r) => `${r.name}${r.op ? ` (${r.op} ${r.version})` : ''}`)
-      .join(' | ');
-    super(of ? `${of.name} ${of.version} depends on ${text}, which no package provides` : `no package ${text}`);
+    const text = group.map((r) => `${r.name}${r.op ? ` (${r.op} ${r.version})` : ''}`).join(' | ');
+    super(
+      of ? `${of.name} ${of.version} depends on ${text}, which no package provides` : `no package ${text}`,
+    );
     this.name = 'UnresolvableError';
   }
 }

@@ -21,6 +21,11 @@ export async function probeDebianArchive(
     const r = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(timeoutMs) });
     return { url, answers: r.ok, detail: `HTTP ${r.status}`, ms: Math.round(performance.now() - t0) };
   } catch (error) {
-    return { url, answers: false, detail: describeNetworkError(error), ms: Math.round(performance.now() - t0) };
+    return {
+      url,
+      answers: false,
+      detail: describeNetworkError(error),
+      ms: Math.round(performance.now() - t0),
+    };
   }
 }

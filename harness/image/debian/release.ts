@@ -33,7 +33,11 @@ export async function verifyInRelease(
   if (!fields) throw new VerificationError(expect.url, 'Release fields', 'none in the signed text');
   const codename = fields.Codename ?? '';
   if (codename !== expect.suite && fields.Suite !== expect.suite) {
-    throw new VerificationError(expect.url, `the release ${expect.suite}`, `${codename || fields.Suite || 'no codename'}`);
+    throw new VerificationError(
+      expect.url,
+      `the release ${expect.suite}`,
+      `${codename || fields.Suite || 'no codename'}`,
+    );
   }
   const validUntil = fields['Valid-Until'] ? new Date(fields['Valid-Until']) : undefined;
   if (validUntil && validUntil.getTime() < expect.now.getTime()) {

@@ -36,6 +36,11 @@ export function bookwormSources(mirrors: DebianMirrors): DebianSource[] {
   return [
     { id: 'debian_bookworm', mirror: mirrors.debian, suite: 'bookworm', component: 'main' },
     { id: 'debian_bookworm-updates', mirror: mirrors.debian, suite: 'bookworm-updates', component: 'main' },
-    { id: 'debian-security_bookworm-security', mirror: mirrors.security, suite: 'bookworm-security', component: 'main' },
+    {
+      id: 'debian-security_bookworm-security',
+      mirror: mirrors.security,
+      suite: 'bookworm-security',
+      component: 'main',
+    },
   ];
 }

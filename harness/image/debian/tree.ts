@@ -5,7 +5,10 @@ import type { PackageTree } from './deb.ts';
 export type Trees = ReadonlyMap<string, PackageTree>;
 
 /** The first of `paths` that some package has (a symlink counts), and that package's tree. */
-export function findInTrees(trees: Trees, paths: readonly string[]): { tree: PackageTree; path: string } | undefined {
+export function findInTrees(
+  trees: Trees,
+  paths: readonly string[],
+): { tree: PackageTree; path: string } | undefined {
   for (const name of [...trees.keys()].sort()) {
     const tree = trees.get(name)!;
     for (const path of paths) if (tree.has(path)) return { tree, path };

@@ -32,8 +32,10 @@ describe('compareVersions (deb-version(7))', () => {
     `orders every pair as dpkg --compare-versions does${skipNote(dpkg, 'dpkg is not on PATH')}`,
     async () => {
       for (const [a, b] of PAIRS) {
-        const lt = (await execa('dpkg', ['--compare-versions', a, 'lt', b], { reject: false })).exitCode === 0;
-        const eq = (await execa('dpkg', ['--compare-versions', a, 'eq', b], { reject: false })).exitCode === 0;
+        const lt =
+          (await execa('dpkg', ['--compare-versions', a, 'lt', b], { reject: false })).exitCode === 0;
+        const eq =
+          (await execa('dpkg', ['--compare-versions', a, 'eq', b], { reject: false })).exitCode === 0;
         const ours = Math.sign(compareVersions(a, b));
         expect([a, b, ours]).toEqual([a, b, lt ? -1 : eq ? 0 : 1]);
         expect(Math.sign(compareVersions(b, a))).toBe(ours === 0 ? 0 : -ours);

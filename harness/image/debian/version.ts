@@ -6,7 +6,9 @@
 export function compareVersions(a: string, b: string): number {
   const pa = split(a);
   const pb = split(b);
-  return pa.epoch - pb.epoch || comparepart(pa.upstream, pb.upstream) || comparepart(pa.revision, pb.revision);
+  return (
+    pa.epoch - pb.epoch || comparepart(pa.upstream, pb.upstream) || comparepart(pa.revision, pb.revision)
+  );
 }
 
 function split(version: string): { epoch: number; upstream: string; revision: string } {
