@@ -297,10 +297,10 @@ describe.runIf(qemu)(`SIGTERM while an image builds${skipNote(qemu, 'no image to
     // A cache of its own (a miss), with the project's downloaded packages linked in (offline, no wait).
     const cache = join(dir, 'cache-term');
     const deb = ARCH === 'x86_64' ? 'amd64' : 'arm64';
-    mkdirSync(join(cache, 'apt'), { recursive: true });
-    const from = join(DEFAULT_IMAGE_CACHE, 'apt', deb);
-    const linked = await execa('cp', ['-al', from, join(cache, 'apt', deb)], { reject: false });
-    if (linked.exitCode !== 0) await execa('cp', ['-r', from, join(cache, 'apt', deb)]);
+    mkdirSync(join(cache, 'debian'), { recursive: true });
+    const from = join(DEFAULT_IMAGE_CACHE, 'debian', deb);
+    const linked = await execa('cp', ['-al', from, join(cache, 'debian', deb)], { reject: false });
+    if (linked.exitCode !== 0) await execa('cp', ['-r', from, join(cache, 'debian', deb)]);
     const child = execa('node', [BIN, 'image', 'build', '--builder', 'debian', '--cache', cache], {
       reject: false,
       cwd: dir,
@@ -315,7 +315,7 @@ describe.runIf(qemu)(`SIGTERM while an image builds${skipNote(qemu, 'no image to
     expect(performance.now() - sent).toBeLessThan(10_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(readdirSync(cache).filter((f) => f.startsWith('.build-'))).toEqual([]);
-    expect(existsSync(join(cache, 'apt', '.lock'))).toBe(false);
+    expect(existsSync(join(cache, 'debian', '.lock'))).toBe(false);
   }, 120_000);
 });
 
@@ -336,7 +336,7 @@ describe.runIf(isRoot)(`a full disk${skipNote(isRoot, 'mounting a small tmpfs ne
       await expect(built).rejects.toMatchObject({
         exitCode: 3,
         message: expect.stringMatching(
-          `cannot write the image into the cache ${small}: no space left on the device`,
+          `cannot write the image or its packages into the cache ${small}: no space left on the device`,
         ),
       });
       expect(readdirSync(small).filter((f) => f.startsWith('.build-'))).toEqual([]);

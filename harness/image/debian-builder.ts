@@ -16,6 +16,7 @@ import { DebianArchive } from './debian/archive.ts';
 import { unpackDeb, type PackageTree } from './debian/deb.ts';
 import { FetchError } from './debian/download.ts';
 import { bookwormSources, mirrorsFromEnv, type DebianMirrors } from './debian/sources.ts';
+import { ResolutionError } from './debian/resolution-error.ts';
 import { VerificationError } from './debian/verification-error.ts';
 import { mapLinuxkitImages } from './debian-map.ts';
 import { filesEntries, sourceDigestInputs } from './files.ts';
@@ -91,7 +92,10 @@ export async function buildDebianImage(
   await mkdir(debRoot, { recursive: true });
   return withLock(
     join(debRoot, '.lock'),
-    () => buildLocked(validated, options, debRoot).catch((error) => Promise.reject(archiveError(error))),
+    () =>
+      buildLocked(validated, options, debRoot).catch((error) =>
+        Promise.reject(cacheWriteError(archiveError(error), options.cacheRoot)),
+      ),
     () => options.log?.('image: waiting for another nslab build to finish'),
   );
 }
@@ -234,6 +238,13 @@ function archiveError(error: unknown): unknown {
       error,
     );
   }
+  if (error instanceof ResolutionError) {
+    return new EnvironmentError(
+      `Debian's package indices do not hold what the image needs: ${error.message}`,
+      'fetch the indices again (nslab image build --refresh); if that does not help, the release has changed under this nslab',
+      error,
+    );
+  }
   if (error instanceof VerificationError) {
     return new EnvironmentError(
       `the Debian archive sent a file that fails verification: ${error.message}`,
@@ -254,7 +265,7 @@ function cacheWriteError(error: unknown, cacheRoot: string): unknown {
   const e = error as NodeJS.ErrnoException;
   if (!e.code || !what[e.code]) return error;
   return new EnvironmentError(
-    `cannot write the image into the cache ${cacheRoot}: ${what[e.code]}`,
+    `cannot write the image or its packages into the cache ${cacheRoot}: ${what[e.code]}`,
     'free some space there, or pass --cache on another disk; the images already cached are untouched',
     error,
   );

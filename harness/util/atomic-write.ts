@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
+import { renameWithRetry } from './rename-retry.ts';
 
 /**
  * Writes a file so that readers see either the old content or the new one, never a half-written file:
@@ -11,7 +12,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await writeFile(tmp, data, { mode, flush: true });
-    await rename(tmp, path);
+    await renameWithRetry(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;

@@ -1,19 +1,23 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { compressionOf, decompress } from './decompress.ts';
-import { downloadAll, FetchError, describeNetworkError, type DownloadItem } from './download.ts';
+import { downloadAll, FetchError, describeNetworkError } from './download.ts';
+import { IndexFiles } from './index-files.ts';
 import { loadArchiveKeys, type ArchiveKeys } from './keys.ts';
 import { PackageIndex, parsePackages, type PackageRecord } from './package-index.ts';
 import { verifyInRelease, type Release } from './release.ts';
+import { ResolutionError } from './resolution-error.ts';
 import type { DebianSource } from './sources.ts';
 import { VerificationError } from './verification-error.ts';
 
 /** What the builder needs of a package to fetch and check it. */
-export type PackageRef = Pick<PackageRecord, 'name' | 'version' | 'arch' | 'filename' | 'size' | 'sha256'> & {
-  /** The mirror URL it comes from. */
+export type PackageRef = Pick<
+  PackageRecord,
+  'name' | 'version' | 'arch' | 'filename' | 'size' | 'sha256' | 'origin'
+> & {
+  /** The mirror it is fetched from: its source's mirror as set now, not when it was resolved. */
   mirror: string;
 };
 
@@ -41,49 +45,46 @@ export interface ArchiveOptions {
 export class DebianArchive {
   private index: PackageIndex | undefined;
   private keys: ArchiveKeys | undefined;
+  private readonly files: IndexFiles;
 
   constructor(
     readonly root: string,
     readonly debArch: string,
     readonly sources: readonly DebianSource[],
     private readonly options: ArchiveOptions = {},
-  ) {}
+  ) {
+    this.files = new IndexFiles(join(root, 'lists'), debArch);
+  }
 
   get listsDir(): string {
-    return join(this.root, 'lists');
+    return this.files.listsDir;
   }
 
   get debDir(): string {
     return join(this.root, 'debs');
   }
 
-  private log(line: string): void {
-    this.options.log?.(line);
-  }
-
   /** Fetches and verifies the indices when any is missing (or when asked); offline otherwise. */
   async ensureIndices(refresh: boolean): Promise<void> {
-    const have = await Promise.all(this.sources.map((s) => this.storedIndex(s)));
+    const have = await Promise.all(this.sources.map((s) => this.files.stored(s)));
     if (!refresh && have.every(Boolean)) return;
     await mkdir(this.listsDir, { recursive: true });
-    this.log(
-      `debian: fetching the ${this.debArch} package indices of ${this.sources.map((s) => s.suite).join(', ')}`,
-    );
+    const suites = this.sources.map((s) => s.suite).join(', ');
+    this.options.log?.(`debian: fetching the ${this.debArch} package indices of ${suites}`);
     const keys = await this.archiveKeys();
     try {
       const releases = await Promise.all(this.sources.map((s) => this.fetchRelease(s, keys)));
-      const items = releases.map(({ source, release }) => this.indexItem(source, release));
       await downloadAll(
-        items.map((i) => i.item),
+        releases.map(({ source, release }) => this.files.item(source, release)),
         { fetch: this.options.fetch, onProgress: this.progress('indices') },
       );
       // Only now the InRelease files: each names an index that is already in place and verified.
-      for (const { source, text } of releases) await writeFileAtomic(this.inReleasePath(source), text);
+      for (const { source, text } of releases) await writeFileAtomic(this.files.inReleasePath(source), text);
     } finally {
       // Failed or not, no index stays that no stored InRelease names (a failure keeps the earlier set whole).
-      await this.pruneIndices();
+      await this.files.prune(this.sources);
       this.index = undefined;
-      this.options.status?.('');
+      this.options.status?.(''); // the error, if any, goes on a line of its own
     }
   }
 
@@ -92,20 +93,32 @@ export class DebianArchive {
     names: readonly string[],
     kernelMeta: string,
   ): Promise<{ kernelPackage: string; packages: PackageRef[] }> {
-    return this.memoised('resolved.json', `${[...names].sort().join(',')}+${kernelMeta}`, async () => {
+    const key = `${[...names].sort().join(',')}+${kernelMeta}`;
+    const resolved = await this.memoised('resolved.json', key, async () => {
       const index = await this.packageIndex();
       const meta = index.candidate(kernelMeta);
       if (!meta) throw this.missing([kernelMeta]);
       // The metapackage's dependency that is a kernel image: the newest one the release has.
       const kernel = index.dependenciesOf(meta).find((d) => /^linux-image-.*-cloud-/.test(d.name));
       if (!kernel)
-        throw new VerificationError(kernelMeta, 'a dependency on a linux-image-*-cloud-* package', 'none');
+        throw new ResolutionError(
+          `${kernelMeta} ${meta.version} depends on no linux-image-*-cloud-* package`,
+        );
       const wanted = [...names, kernel.name];
       const missing = wanted.filter((n) => !index.satisfier({ name: n }));
       if (missing.length > 0) throw this.missing(missing);
-      const packages = wanted.map((n) => this.ref(index.satisfier({ name: n })!));
+      const packages = wanted.map((n) => {
+        const { name, version, arch, filename, size, sha256, origin } = index.satisfier({ name: n })!;
+        return { name, version, arch, filename, size, sha256, origin };
+      });
       return { kernelPackage: kernel.name, packages };
     });
+    // Each package's mirror as set now: another NSLAB_DEBIAN_MIRROR serves the same signed files, so it does
+    // not change the memo's key, but the downloads must go there.
+    return {
+      kernelPackage: resolved.kernelPackage,
+      packages: resolved.packages.map((p) => ({ ...p, mirror: this.source(p.origin).mirror })),
+    };
   }
 
   /** The path of each package's .deb, fetching the ones not yet in the cache (concurrently, verified). */
@@ -113,11 +126,12 @@ export class DebianArchive {
     await mkdir(this.debDir, { recursive: true });
     const paths = new Map(packages.map((p) => [p.name, join(this.debDir, debFileName(p))]));
     const missing = packages.filter((p) => !existsSync(paths.get(p.name)!));
-    if (missing.length > 0) {
-      const mb = (missing.reduce((n, p) => n + p.size, 0) / 1e6).toFixed(1);
-      this.log(
-        `debian: downloading ${missing.length} ${this.debArch} packages (${mb} MB): ${missing.map((p) => p.name).join(', ')}`,
-      );
+    if (missing.length === 0) return paths;
+    const mb = (missing.reduce((n, p) => n + p.size, 0) / 1e6).toFixed(1);
+    this.options.log?.(
+      `debian: downloading ${missing.length} ${this.debArch} packages (${mb} MB): ${missing.map((p) => p.name).join(', ')}`,
+    );
+    try {
       await downloadAll(
         missing.map((p) => ({
           url: `${p.mirror}/${p.filename}`,
@@ -127,6 +141,7 @@ export class DebianArchive {
         })),
         { fetch: this.options.fetch, onProgress: this.progress('packages') },
       );
+    } finally {
       this.options.status?.('');
     }
     return paths;
@@ -151,31 +166,20 @@ export class DebianArchive {
   async fingerprint(): Promise<string> {
     const hash = createHash('sha256');
     for (const s of this.sources)
-      hash
-        .update(s.id)
-        .update('\0')
-        .update(await readFile(this.inReleasePath(s)));
+      hash.update(`${s.id}\0`).update(await readFile(this.files.inReleasePath(s)));
     return hash.digest('hex').slice(0, 16);
   }
 
-  private ref(r: PackageRecord): PackageRef {
-    const source = this.sources.find((s) => s.id === r.origin)!;
-    return {
-      name: r.name,
-      version: r.version,
-      arch: r.arch,
-      filename: r.filename,
-      size: r.size,
-      sha256: r.sha256,
-      mirror: source.mirror,
-    };
+  private source(id: string): DebianSource {
+    const source = this.sources.find((s) => s.id === id);
+    if (!source)
+      throw new ResolutionError(`no source ${id} among ${this.sources.map((s) => s.id).join(', ')}`);
+    return source;
   }
 
   private missing(names: string[]): Error {
-    return new VerificationError(
-      `the ${this.debArch} indices of ${this.sources.map((s) => s.suite).join(', ')}`,
-      `packages named ${names.join(', ')}`,
-      'no such package (check the Debian release, or fetch the indices again with --refresh)',
+    return new ResolutionError(
+      `the ${this.debArch} indices of ${this.sources.map((s) => s.suite).join(', ')} have no package named ${names.join(', ')}`,
     );
   }
 
@@ -187,19 +191,14 @@ export class DebianArchive {
       const now = performance.now();
       if (now - last < 100 && done < total) return;
       last = now;
-      status(
-        `debian: ${what} ${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB (${total ? Math.floor((100 * done) / total) : 100}%)`,
-      );
+      const pct = total ? Math.floor((100 * done) / total) : 100;
+      status(`debian: ${what} ${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB (${pct}%)`);
     };
   }
 
   private async archiveKeys(): Promise<ArchiveKeys> {
     this.keys ??= await loadArchiveKeys(this.options.keysFile);
     return this.keys;
-  }
-
-  private inReleasePath(source: DebianSource): string {
-    return join(this.listsDir, `${source.id}.InRelease`);
   }
 
   private async fetchRelease(source: DebianSource, keys: ArchiveKeys) {
@@ -210,74 +209,38 @@ export class DebianArchive {
     } catch (error) {
       throw new FetchError(url, describeNetworkError(error));
     }
-    if (!response.ok) throw new FetchError(url, `HTTP ${response.status} ${response.statusText}`);
+    if (!response.ok)
+      throw new FetchError(url, `HTTP ${response.status} ${response.statusText}`, response.status);
     const text = await response.text();
-    const release = await verifyInRelease(text, keys, {
-      url,
-      suite: source.suite,
-      now: (this.options.now ?? (() => new Date()))(),
-    });
+    const now = (this.options.now ?? (() => new Date()))();
+    const release = await verifyInRelease(text, keys, { url, suite: source.suite, now });
+    await this.refuseOlder(source, release);
     return { source, release, text };
   }
 
-  /** Which index of a release to fetch: gzip (Node's own zlib, the fastest here), else xz, else plain. */
-  private indexItem(source: DebianSource, release: Release): { item: DownloadItem } {
-    const base = `${source.component}/binary-${this.debArch}/Packages`;
-    for (const suffix of ['.gz', '.xz', '']) {
-      const entry = release.files.get(`${base}${suffix}`);
-      if (!entry) continue;
-      const dir = `${source.mirror}/dists/${source.suite}`;
-      // by-hash: the file a mirror update replaces stays reachable under its hash (apt does the same).
-      const url = release.acquireByHash
-        ? `${dir}/${source.component}/binary-${this.debArch}/by-hash/SHA256/${entry.sha256}`
-        : `${dir}/${base}${suffix}`;
-      return {
-        item: {
-          url,
-          dest: this.indexPath(source, entry.sha256, suffix),
-          size: entry.size,
-          sha256: entry.sha256,
-        },
-      };
+  /**
+   * Refuses a release older than the one already stored: a mirror that replays an old signed file, which
+   * Valid-Until alone cannot catch (only the security suite has one), as apt refuses it.
+   */
+  private async refuseOlder(source: DebianSource, release: Release): Promise<void> {
+    const stored = await readFile(this.files.inReleasePath(source), 'utf8').catch(() => undefined);
+    const date = stored === undefined ? undefined : /^Date: (.+)$/m.exec(stored)?.[1];
+    if (date && release.date.getTime() < new Date(date).getTime()) {
+      throw new VerificationError(
+        release.url,
+        `a release no older than the one cached (dated ${new Date(date).toISOString()})`,
+        `one dated ${release.date.toISOString()} (the mirror is stale, or replays an old file)`,
+      );
     }
-    throw new VerificationError(release.url, `an index ${base}(.gz|.xz) for ${this.debArch}`, 'none listed');
-  }
-
-  private indexPath(source: DebianSource, sha256: string, suffix: string): string {
-    return join(this.listsDir, `${source.id}.${sha256}.Packages${suffix}`);
-  }
-
-  /** The stored index a stored InRelease names, if both are there. */
-  private async storedIndex(source: DebianSource): Promise<string | undefined> {
-    const text = await readFile(this.inReleasePath(source), 'utf8').catch(() => undefined);
-    if (text === undefined) return undefined;
-    const prefix = `${source.id}.`;
-    const files = (await readdir(this.listsDir).catch(() => [])).filter(
-      (f) => f.startsWith(prefix) && f.includes('.Packages'),
-    );
-    // The InRelease was verified before it was written; the index is the one whose hash it lists.
-    return files.map((f) => join(this.listsDir, f)).find((f) => hashIn(text, f));
-  }
-
-  /** Removes indices no stored InRelease names any more. */
-  private async pruneIndices(): Promise<void> {
-    const keep = new Set((await Promise.all(this.sources.map((s) => this.storedIndex(s)))).filter(Boolean));
-    for (const f of await readdir(this.listsDir)) {
-      const path = join(this.listsDir, f);
-      if (f.includes('.Packages') && !keep.has(path)) await rm(path, { force: true });
-    }
-    // A transfer the network cut stays in partial/ to be resumed; an empty partial/ does not.
-    await rmdir(join(this.listsDir, 'partial')).catch(() => {});
   }
 
   private async packageIndex(): Promise<PackageIndex> {
     if (this.index) return this.index;
     const records: PackageRecord[] = [];
     for (const source of this.sources) {
-      const path = await this.storedIndex(source);
+      const path = await this.files.stored(source);
       if (!path) throw new Error(`no index for ${source.id}: ensureIndices() first`);
-      const text = (await decompress(await readFile(path), compressionOf(path))).toString('utf8');
-      records.push(...parsePackages(text, source.id));
+      records.push(...parsePackages(await this.files.read(path), source.id));
     }
     this.index = new PackageIndex(this.debArch, records);
     return this.index;
@@ -286,7 +249,7 @@ export class DebianArchive {
   /** A value kept in `file` for as long as the stored indices (and `what`) stay the same. */
   private async memoised<T>(file: string, what: string, compute: () => Promise<T>): Promise<T> {
     const path = join(this.root, file);
-    const key = `1:${await this.fingerprint()}:${what}`; // 1: the memo's own format
+    const key = `2:${await this.fingerprint()}:${what}`; // 2: the memo's own format (origins, no mirrors)
     try {
       const saved = JSON.parse(await readFile(path, 'utf8'));
       if (saved.key === key) return saved.value as T;
@@ -299,13 +262,7 @@ export class DebianArchive {
   }
 }
 
-/** Whether the stored index `path` (named `<id>.<sha256>.Packages…`) is the one `inRelease` lists. */
-function hashIn(inRelease: string, path: string): boolean {
-  const m = /\.([0-9a-f]{64})\.Packages/.exec(path);
-  return m !== null && inRelease.includes(m[1]!);
-}
-
-/** apt's own file name for a package (`:` in an epoch written `%3a`). */
+/** apt's own file name for a package (`:` in an epoch written `%3a`: Windows allows no `:` in a name). */
 export function debFileName(p: Pick<PackageRecord, 'name' | 'version' | 'arch'>): string {
   return `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.arch}.deb`;
 }

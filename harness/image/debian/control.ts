@@ -1,3 +1,5 @@
+import { ResolutionError } from './resolution-error.ts';
+
 /**
  * Debian control data (deb822): stanzas of `Field: value` lines, continuation lines indented, stanzas
  * separated by blank lines. Used for Release files and Packages indices. Pure.
@@ -92,7 +94,7 @@ export function parseRelations(field: string | undefined): Relation[][] {
 function parseRelation(text: string): Relation {
   const m =
     /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)\s*\))?$/.exec(text);
-  if (!m) throw new Error(`not a package relation: "${text}"`);
+  if (!m) throw new ResolutionError(`not a package relation: "${text}"`);
   const relation: Relation = { name: m[1]! };
   if (m[2]) relation.archQualifier = m[2];
   if (m[3]) {

@@ -25,7 +25,10 @@ export function arMembers(deb: Buffer, file: string): Map<string, Buffer> {
     if (header.slice(58, 60) !== '`\n')
       throw new VerificationError(file, `an ar member header at byte ${at}`, 'bytes that are not one');
     const name = header.slice(0, 16).trim().replace(/\/$/, '');
-    const size = Number(header.slice(48, 58).trim());
+    const sizeText = header.slice(48, 58).trim();
+    if (!/^\d+$/.test(sizeText))
+      throw new VerificationError(file, `a decimal size in the ar header of ${name}`, `"${sizeText}"`);
+    const size = Number(sizeText);
     if (at + 60 + size > deb.length)
       throw new VerificationError(
         file,

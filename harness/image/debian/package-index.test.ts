@@ -87,6 +87,17 @@ describe('control data', () => {
 });
 
 describe('PackageIndex', () => {
+  it('drops a record whose fields could leave the cache folder or are not Debian names', () => {
+    const evil = PACKAGES.replace(
+      'pool/main/f/foo/libfoo_2_all.deb',
+      'pool/../../etc/libfoo_2_all.deb',
+    ).replace('Package: mawk', 'Package: ../mawk');
+    const names = parsePackages(evil, 'test').map((r) => r.name);
+    expect(names).not.toContain('libfoo');
+    expect(names).not.toContain('../mawk');
+    expect(names).toContain('zlib1g');
+  });
+
   const index = new PackageIndex('amd64', parsePackages(PACKAGES, 'test'));
 
   it('takes the newest version of a name, for the architecture or all, as apt does', () => {
@@ -96,13 +107,16 @@ describe('PackageIndex', () => {
     expect(index.candidate('nothing')).toBeUndefined();
   });
 
-  it('follows Pre-Depends and Depends, through virtual packages, to a closed set', () => {
-    expect(
-      index
-        .closure(['tool'])
-        .map((r) => r.name)
-        .sort(),
-    ).toEqual(['libc6', 'libfoo', 'mawk', 'tool', 'zlib1g']);
+  it('follows Pre-Depends, then Depends, through virtual packages and alternatives', () => {
+    expect(index.dependenciesOf(index.candidate('tool')!).map((r) => r.name)).toEqual([
+      'libc6',
+      'mawk',
+      'zlib1g',
+      'libfoo',
+    ]);
+    // The older version's first alternative is virtual too (awk | gawk): mawk, which provides it.
+    const older = parsePackages(PACKAGES, 'test').find((r) => r.version === '1.0-1')!;
+    expect(index.dependenciesOf(older).map((r) => r.name)).toEqual(['libc6', 'mawk', 'zlib1g', 'libfoo']);
     expect(index.satisfier({ name: 'awk' })?.name).toBe('mawk');
     expect(index.satisfier({ name: 'libfoo-abi', op: '>=', version: '2' })?.name).toBe('libfoo');
     expect(index.satisfier({ name: 'libfoo-abi', op: '>=', version: '3' })).toBeUndefined();
@@ -116,8 +130,9 @@ describe('PackageIndex', () => {
         'test',
       ),
     );
-    expect(() => broken.closure(['tool'])).toThrow(UnresolvableError);
-    expect(() => broken.closure(['tool'])).toThrow(
+    const tool = broken.candidate('tool')!;
+    expect(() => broken.dependenciesOf(tool)).toThrow(UnresolvableError);
+    expect(() => broken.dependenciesOf(tool)).toThrow(
       'tool 1.0-1+deb12u1 depends on zlib1g (>= 2:0), which no package provides',
     );
   });

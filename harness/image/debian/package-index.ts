@@ -1,4 +1,5 @@
 import { parseRelations, parseStanzas, type Relation } from './control.ts';
+import { ResolutionError } from './resolution-error.ts';
 import { compareVersions } from './version.ts';
 
 /** One binary package as a Packages index describes it. */
@@ -30,17 +31,40 @@ const FIELDS = new Set([
   'Provides',
 ]);
 
+/**
+ * What a record's fields may be (Debian policy 5.6.1, 5.6.12): they become a URL and a file name here, so a
+ * record outside these is dropped, never used (`..`, a slash or a backslash would leave the cache folder).
+ */
+const VALID = {
+  name: /^[a-z0-9][a-z0-9+.-]+$/,
+  version: /^[A-Za-z0-9.+~:-]+$/,
+  arch: /^[a-z0-9-]+$/,
+  filename: /^pool\/(?:[A-Za-z0-9+.~_-]+\/)*[A-Za-z0-9+.~%_-]+\.deb$/,
+  sha256: /^[0-9a-f]{64}$/,
+};
+
 /** The records of one Packages index (its text, decompressed). */
 export function parsePackages(text: string, origin: string): PackageRecord[] {
   return parseStanzas(text, FIELDS).flatMap((s) => {
     if (!s.Package || !s.Version || !s.Filename || !s.SHA256) return [];
+    const arch = s.Architecture ?? 'all';
+    if (
+      !VALID.name.test(s.Package) ||
+      !VALID.version.test(s.Version) ||
+      !VALID.arch.test(arch) ||
+      !VALID.filename.test(s.Filename) ||
+      s.Filename.split('/').includes('..') ||
+      !VALID.sha256.test(s.SHA256) ||
+      !/^\d+$/.test(s.Size ?? '')
+    )
+      return [];
     return [
       {
         name: s.Package,
         version: s.Version,
-        arch: s.Architecture ?? 'all',
+        arch,
         filename: s.Filename,
-        size: Number(s.Size ?? 0),
+        size: Number(s.Size),
         sha256: s.SHA256,
         ...(s.Depends ? { depends: s.Depends } : {}),
         ...(s['Pre-Depends'] ? { preDepends: s['Pre-Depends'] } : {}),
@@ -142,27 +166,10 @@ export class PackageIndex {
       return chosen;
     });
   }
-
-  /** The packages `names` need, themselves included, following Pre-Depends and Depends. */
-  closure(names: readonly string[]): PackageRecord[] {
-    const seen = new Map<string, PackageRecord>();
-    const queue = names.map((name) => {
-      const c = this.satisfier({ name });
-      if (!c) throw new UnresolvableError(undefined, [{ name }]);
-      return c;
-    });
-    while (queue.length > 0) {
-      const r = queue.shift()!;
-      if (seen.has(r.name)) continue;
-      seen.set(r.name, r);
-      queue.push(...this.dependenciesOf(r));
-    }
-    return [...seen.values()];
-  }
 }
 
 /** A relation no package of the sources satisfies. */
-export class UnresolvableError extends Error {
+export class UnresolvableError extends ResolutionError {
   constructor(
     readonly of: PackageRecord | undefined,
     readonly group: Relation[],

@@ -39,8 +39,21 @@ export async function verifyInRelease(
       `${codename || fields.Suite || 'no codename'}`,
     );
   }
+  const now = expect.now.getTime();
+  const date = new Date(fields.Date ?? '');
+  if (Number.isNaN(date.getTime()))
+    throw new VerificationError(expect.url, 'a Date field', fields.Date ? `"${fields.Date}"` : 'none');
+  // A day of slack for clocks that are off; a release from further ahead is not one to trust.
+  if (date.getTime() > now + 86_400_000)
+    throw new VerificationError(
+      expect.url,
+      `a release dated before ${expect.now.toISOString()}`,
+      `one dated ${date.toISOString()}`,
+    );
   const validUntil = fields['Valid-Until'] ? new Date(fields['Valid-Until']) : undefined;
-  if (validUntil && validUntil.getTime() < expect.now.getTime()) {
+  if (validUntil && Number.isNaN(validUntil.getTime()))
+    throw new VerificationError(expect.url, 'a Valid-Until date', `"${fields['Valid-Until']}"`);
+  if (validUntil && validUntil.getTime() < now) {
     throw new VerificationError(
       expect.url,
       `a file valid at ${expect.now.toISOString()}`,
@@ -56,7 +69,7 @@ export async function verifyInRelease(
     url: expect.url,
     suite: fields.Suite ?? '',
     codename,
-    date: new Date(fields.Date ?? 0),
+    date,
     ...(validUntil ? { validUntil } : {}),
     files,
     acquireByHash: fields['Acquire-By-Hash'] === 'yes',
