@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { renameWithRetry } from '../../util/rename-retry.ts';
+import { sha256File } from '../cache.ts';
 import { VerificationError } from './verification-error.ts';
 
 /** One file to fetch: where from, where to, and what the signed indices say it must be. */
@@ -123,7 +123,7 @@ async function downloadOne(item: DownloadItem, options: DownloadOptions, progres
         `${item.size} bytes (the signed index)`,
         `${have} (the download is cut short)`,
       );
-    const sha256 = await hashFile(partial);
+    const sha256 = await sha256File(partial);
     if (sha256 !== item.sha256)
       throw new VerificationError(url, `SHA256 ${item.sha256} (the signed index)`, `SHA256 ${sha256}`);
     await renameWithRetry(partial, item.dest);
@@ -207,12 +207,6 @@ async function transfer(
   } finally {
     clearTimeout(timer);
   }
-}
-
-export async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** undici hides the reason (ECONNREFUSED, ENOTFOUND, a timeout) in `cause`. */
