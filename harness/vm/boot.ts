@@ -33,7 +33,7 @@ import { cleanupStale, writeState, type VmState } from './state.ts';
 import { defaultBootTimeoutMs, type VmConfig } from './vm-config.ts';
 import type { Mark } from './phases.ts';
 import { sendSecrets } from './secrets-channel.ts';
-import { loadSnapshot, saveSnapshot } from './snapshot.ts';
+import { loadSnapshot, migrationUris, saveSnapshot } from './snapshot.ts';
 import { snapshotPlan, type SnapshotPlan } from './snapshot-plan.ts';
 import type { BootKind } from './state.ts';
 
@@ -245,7 +245,6 @@ async function restoreInto(
     ...plan,
     platform: c.platform,
     timeoutMs: t.timeout,
-    ...(c.platform.os === 'win32' ? {} : { fd: SAVED_FD }),
   });
   t.mark('restored');
   return { mode: 'restore', restoreMs: Math.round(performance.now() - t.started) };
@@ -278,19 +277,21 @@ function stateOf(
   };
 }
 
-/** The fd QEMU gets the saved guest on (after stdin, stdout, stderr). */
-const SAVED_FD = 3;
-
 /**
- * Launches QEMU; for a restore, with the saved guest opened here and inherited as its fd 3 (POSIX), so
- * that QEMU reads the file itself: no shell, no `cat`, no pipe to copy 100 MB through.
+ * Launches QEMU; for a restore by a QEMU before 8.2, with the saved guest opened here and inherited as the
+ * fd that migrationUris names, so that QEMU reads the file itself: no shell, no `cat`, no pipe to copy
+ * 100 MB through. Newer QEMUs open the file themselves (`file:`).
  */
 async function launchSaved(
   c: VmConfig,
   a: Attempt,
   run: { dir: string; name: string; consoleLog: ConsoleLog; mark: Mark },
 ): Promise<QemuHandle> {
-  const fd = a.restore && c.platform.os !== 'win32' ? openSync(a.restore.found!.state, 'r') : undefined;
+  const inherit = a.restore
+    ? migrationUris(a.restore.found!.state, a.restore.version, c.platform)?.inheritFd
+    : undefined;
+  // launchQemu passes it as the fourth stdio entry, which is QEMU's fd 3 (SAVED_FD).
+  const fd = inherit === undefined ? undefined : openSync(a.restore!.found!.state, 'r');
   try {
     return await launchQemu({ ...a, config: c, ...run, incoming: !!a.restore, incomingFd: fd });
   } finally {

@@ -105,18 +105,25 @@ describe('SnapshotStore', () => {
 });
 
 describe('migrationUris: how QEMU writes and reads a saved guest', () => {
-  it('QEMU 8.2 and later: the file: transport, on every host', () => {
-    for (const os of ['linux', 'darwin', 'win32'] as const)
-      expect(migrationUris('/c/s.vmstate', [8, 2, 0], platformFor(os))).toEqual({
-        to: 'file:/c/s.vmstate',
-        from: 'file:/c/s.vmstate',
-      });
+  it('QEMU 8.2 and later, 11.x included: the file: transport both ways, on every host, no fd inherited', () => {
+    for (const version of [
+      [8, 2, 0],
+      [10, 0, 2],
+      [11, 0, 0],
+    ] as const)
+      for (const os of ['linux', 'darwin', 'win32'] as const)
+        expect(migrationUris('/c/s.vmstate', [...version], platformFor(os))).toEqual({
+          to: 'file:/c/s.vmstate',
+          from: 'file:/c/s.vmstate',
+        });
   });
-  it('before 8.2: exec: through sh, with the path quoted for it; none on Windows', () => {
-    expect(migrationUris("/c/it's here.vmstate", [7, 2, 22], platformFor('linux'))).toEqual({
-      to: "exec:cat > '/c/it'\\''s here.vmstate'",
-      from: "exec:cat '/c/it'\\''s here.vmstate'",
-    });
+  it('before 8.2: saved through sh (the path quoted for it), restored from an inherited fd 3; none on Windows', () => {
+    for (const os of ['linux', 'darwin'] as const)
+      expect(migrationUris("/c/it's here.vmstate", [7, 2, 22], platformFor(os))).toEqual({
+        to: "exec:cat > '/c/it'\\''s here.vmstate'",
+        from: 'fd:3',
+        inheritFd: 3,
+      });
     expect(migrationUris('C:\\c\\s.vmstate', [8, 1, 9], platformFor('win32'))).toBeUndefined();
   });
 });

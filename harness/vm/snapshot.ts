@@ -10,19 +10,26 @@ const atLeast = (v: Version, [a, b, c]: [number, number, number]) =>
   !!v && (v[0] !== a ? v[0] > a : v[1] !== b ? v[1] > b : v[2] >= c);
 
 /**
- * How QEMU writes (`to`) and reads (`from`) a saved guest at `path`: the `file:` transport from QEMU 8.2;
- * before that `exec:` through sh and cat, which Windows lacks (there, no snapshots). The path is quoted
- * for that shell. Pure.
+ * How QEMU writes (`to`) and reads (`from`) a saved guest at `path`. Pure.
+ * - From QEMU 8.2: the `file:` transport both ways. QEMU opens the file itself; nothing else works from
+ *   11.0 on, which removed `fd:` on regular files ("fd: migration to a file is not supported. Use file:
+ *   instead.", QEMU's removed-features list).
+ * - Before 8.2, POSIX: `exec:cat` through sh to save (the path quoted for that shell); to restore, the
+ *   file opened by nslab and inherited as QEMU's fd `inheritFd` (`fd:3`), so no shell or pipe copies it.
+ * - Before 8.2 on Windows: no `exec:` there, so no snapshots.
  */
 export function migrationUris(
   path: string,
   version: Version,
   platform: Platform,
-): { to: string; from: string } | undefined {
+): { to: string; from: string; inheritFd?: number } | undefined {
   if (atLeast(version, [8, 2, 0])) return { to: `file:${path}`, from: `file:${path}` };
   if (platform.os === 'win32') return undefined;
-  return { to: `exec:cat > ${shellQuote(path)}`, from: `exec:cat ${shellQuote(path)}` };
+  return { to: `exec:cat > ${shellQuote(path)}`, from: `fd:${SAVED_FD}`, inheritFd: SAVED_FD };
 }
+
+/** The fd a QEMU before 8.2 gets the saved guest on (after stdin, stdout, stderr). */
+const SAVED_FD = 3;
 
 interface MigrateStatus {
   status?: string;
@@ -94,12 +101,10 @@ export async function loadSnapshot(a: {
   version: Version;
   platform: Platform;
   timeoutMs: number;
-  /** QEMU's fd that holds the opened file (see incomingFd), preferred to the file's path. */
-  fd?: number;
 }): Promise<void> {
   const uris = migrationUris(a.state, a.version, a.platform);
   if (!uris) throw new Error('this QEMU cannot load a saved guest from a file');
-  await qmpCommand(a.qmp, 'migrate-incoming', 5000, { uri: a.fd === undefined ? uris.from : `fd:${a.fd}` });
+  await qmpCommand(a.qmp, 'migrate-incoming', 5000, { uri: uris.from });
   // Loading: 'inmigrate'; then 'paused' (the guest was saved paused). A file that does not load makes QEMU
   // exit, and the next query fails.
   const until = performance.now() + a.timeoutMs;
