@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, NslabError, ExitCode } from '../errors.ts';
 import { ARCH, type Arch } from './arch.ts';
@@ -20,7 +20,7 @@ import { ResolutionError } from './debian/resolution-error.ts';
 import { VerificationError } from './debian/verification-error.ts';
 import { mapLinuxkitImages } from './debian-map.ts';
 import { filesEntries, sourceDigestInputs } from './files.ts';
-import { BINARIES, GUEST_INIT, initramfsEntries, MODULES, MODULES_AARCH64 } from './initramfs.ts';
+import { BINARIES, guestInit, initramfsEntries, MODULES, MODULES_AARCH64 } from './initramfs.ts';
 import { vmlinuxFromBzImage } from './lz4.ts';
 import type { BuiltImage, ImageManifest } from './manifest.ts';
 import type { ValidatedConfig } from './validate.ts';
@@ -59,7 +59,7 @@ export interface DebianBuildOptions {
 
 async function builderFingerprint(): Promise<string> {
   const hash = createHash('sha256').update(String(BUILDER_VERSION));
-  hash.update(await readFile(GUEST_INIT));
+  hash.update(guestInit());
   hash.update(JSON.stringify({ PACKAGES: DEBIAN_PACKAGES, BINARIES, MODULES, MODULES_AARCH64 }));
   return hash.digest('hex').slice(0, 16);
 }

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { EnvironmentError } from '../errors.ts';
 import { projectFile } from '../project-root.ts';
+import { readShellScript } from '../util/text.ts';
 import { ARCH, type Arch } from './arch.ts';
 import { busyboxApplets } from './busybox.ts';
 import type { CpioEntry } from './cpio.ts';
@@ -10,6 +10,9 @@ import { filesUnder, findInTrees, readInTree, type Trees } from './debian/tree.t
 import { readElfDeps } from './elf.ts';
 
 export const GUEST_INIT = projectFile('harness', 'image', 'guest', 'init.sh');
+
+/** The guest's /init as it goes into the image: LF line endings whatever the checkout gave init.sh. */
+export const guestInit = () => Buffer.from(readShellScript(GUEST_INIT));
 
 /** Binaries copied into the image: from which package, and where they go. */
 export const BINARIES: { name: string; to: string }[] = [
@@ -123,7 +126,7 @@ export async function initramfsEntries(
     });
   }
 
-  entries.push({ path: 'init', type: 'file', mode: 0o755, data: await readFile(GUEST_INIT) });
+  entries.push({ path: 'init', type: 'file', mode: 0o755, data: guestInit() });
   entries.push({
     path: 'etc/nslab/boot.conf',
     type: 'file',

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { projectFile } from '../project-root.ts';
 import type { IsolateRequest, Runtime } from '../runtimes/index.ts';
 import type { RuntimeName } from '../vocabulary.ts';
+import { readShellScript } from '../util/text.ts';
 import { commandsFor, RUNTIME_FACTS_COMMAND, type CommandObservation, type Scenario } from './types.ts';
 
 /** The probe's text, sent to the target's `sh -s` on stdin; see probe.sh for the protocol. */
-export const PROBE_SCRIPT = readFileSync(projectFile('harness', 'scenario', 'probe.sh'), 'utf8');
+export const PROBE_SCRIPT = readShellScript(projectFile('harness', 'scenario', 'probe.sh'));
 
 function commandWords(commands: readonly CommandObservation[]): string[] {
   return [String(commands.length), ...commands.flatMap((c) => [c.name, String(c.run.length), ...c.run])];

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { projectFile } from '../project-root.ts';
+import { readShellScript } from '../util/text.ts';
 
 /** The preflight's text, sent to a target's `sh -s` once before its scenarios; see preflight.sh. */
-export const PREFLIGHT_SCRIPT = readFileSync(projectFile('harness', 'targets', 'preflight.sh'), 'utf8');
+export const PREFLIGHT_SCRIPT = readShellScript(projectFile('harness', 'targets', 'preflight.sh'));
 
 /** What a target offers the scenarios, as the preflight found it. Recorded in the report, per target. */
 export interface Preflight {
