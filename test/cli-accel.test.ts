@@ -131,6 +131,33 @@ describe.runIf(canRun)(
       await h.nothingLeft();
     }, 120_000);
 
+    it('a guest that prints and then stalls under kvm: tcg boots the same run; settled only the second time', async () => {
+      const h = host('stall');
+      // The trial gets the boot timeout; TCG gets the same, enough for a cold boot on a loaded machine.
+      const stalled =
+        'the guest printed, then was not ready within 15 s ("nslab: waiting for secrets" on the console): it stalls under this accelerator';
+      const r = await h.scenario('--boot-timeout', '15');
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const t = r.report.targets[0];
+      expect(t.host.accelerator).toBe('tcg');
+      expect(t.host.acceleratorFailed).toEqual({ accelerator: 'kvm', message: stalled });
+      expect(t.scenarios[0].status).toBe('pass');
+      expect(String(r.stderr)).toContain(`vm: kvm failed: ${stalled}; booting again under tcg`);
+      expect(started(r.stderr)).toBe(2);
+      await h.nothingLeft();
+      // A stall may be load: remembered but not settled, so the next run tries kvm again.
+      expect(h.verdicts()).toMatchObject([{ ok: false, kind: 'stalled', failures: 1, settled: false }]);
+      const again = await h.scenario('--boot-timeout', '15');
+      expect(again.exitCode, String(again.stderr)).toBe(0);
+      expect(started(again.stderr)).toBe(2);
+      expect(h.verdicts()).toMatchObject([{ ok: false, kind: 'stalled', failures: 2, settled: true }]);
+      const third = await h.scenario('--boot-timeout', '15');
+      expect(third.exitCode, String(third.stderr)).toBe(0);
+      expect(started(third.stderr)).toBe(1);
+      expect(String(third.stderr)).toContain(`vm: using tcg: kvm failed on this host before (${stalled})`);
+      await h.nothingLeft();
+    }, 180_000);
+
     it('Ctrl-C during the kvm trial: exit 130, the report written, no QEMU and no keys left', async () => {
       const h = host('silent');
       const child = h.start();

@@ -9,8 +9,12 @@ import type { Accel, AccelChoice } from './accel.ts';
  */
 export const SILENCE_BOUND_MS = 3000;
 
-/** How a hardware accelerator failed to run the guest (the three ways seen in practice). */
-export type AccelFailureKind = 'exited' | 'silent' | 'internal-error';
+/**
+ * How a hardware accelerator failed to run the guest: QEMU exited, the guest never printed, KVM stopped it
+ * with an internal error, or it printed and then missed readiness (nested hypervisors on hosted runners:
+ * WHPX on windows-2025, HVF on Intel macOS).
+ */
+export type AccelFailureKind = 'exited' | 'silent' | 'internal-error' | 'stalled';
 
 export interface AccelFailure {
   accel: Accel;
@@ -71,7 +75,13 @@ export function qemuWords(stderr: string): string {
 /** One line that says how the accelerator failed, in QEMU's words where it gave any. Pure. */
 export function describeAccelFailure(
   kind: AccelFailureKind,
-  facts: { exit?: { code: number | null; signal: string | null }; stderr: string; silenceMs?: number },
+  facts: {
+    exit?: { code: number | null; signal: string | null };
+    stderr: string;
+    silenceMs?: number;
+    /** What readiness waited for when a guest stalled (e.g. "the console marker"). */
+    waitingFor?: string;
+  },
 ): string {
   const words = qemuWords(facts.stderr);
   if (kind === 'exited') {
@@ -86,6 +96,8 @@ export function describeAccelFailure(
   if (kind === 'internal-error')
     return `QEMU stopped the VM with an internal error${words ? `: ${words}` : ''}`;
   const secs = ((facts.silenceMs ?? SILENCE_BOUND_MS) / 1000).toFixed(0);
+  if (kind === 'stalled')
+    return `the guest printed, then was not ready within ${secs} s (${facts.waitingFor ?? 'readiness'}): it stalls under this accelerator${words ? `; QEMU said: ${words}` : ''}`;
   return `no console output within ${secs} s: the guest hangs under this accelerator${words ? `; QEMU said: ${words}` : ''}`;
 }
 

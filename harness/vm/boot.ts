@@ -190,7 +190,8 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
       qemu,
       accel: a.accel,
       trial: a.trial,
-      deadline: (a.restore ? started : a.t0) + timeout,
+      // Each attempt gets the whole timeout: a TCG fallback after a stalled trial must not inherit its spent time.
+      deadline: started + timeout,
       timeoutMs: timeout,
       signal: c.signal,
       mark,

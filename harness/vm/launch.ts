@@ -224,12 +224,13 @@ export async function acceleratorFailed(
   accel: Accel,
   kind: AccelFailureKind,
   silenceMs?: number,
+  waitingFor?: string,
 ): Promise<AcceleratorFailedError> {
   const stderr = await q.stderr();
   return new AcceleratorFailedError({
     accel,
     kind,
-    message: describeAccelFailure(kind, { exit: q.exited(), stderr, silenceMs }),
+    message: describeAccelFailure(kind, { exit: q.exited(), stderr, silenceMs, waitingFor }),
     certain: kind === 'internal-error' || (kind === 'exited' && namesAccelerator(stderr)),
   });
 }

@@ -200,6 +200,9 @@ async function waitFor(
       // Not one byte from a hardware-accelerated guest in the whole timeout: the accelerator's doing.
       if (w.accel !== 'tcg' && consoleLog.bytes === 0)
         throw await acceleratorFailed(w.qemu, w.accel, 'silent', w.timeoutMs);
+      // A trial that printed and then missed readiness: maybe the accelerator (nested hypervisors stall this
+      // way), maybe load. Uncertain: this run falls back to TCG; only a second stall in a row settles it.
+      if (w.trial) throw await acceleratorFailed(w.qemu, w.accel, 'stalled', w.timeoutMs, c.description);
       throw new BootError(
         `no ${c.description} within ${Math.round(w.timeoutMs / 1000)} s (accelerator ${w.accel}; ${c.hint})`,
         consoleLog.tail(),

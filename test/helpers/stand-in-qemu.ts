@@ -9,9 +9,12 @@ import { findOnPath } from './tools.ts';
  * is the real QEMU. These reproduce, on any host, what some hosts do with a /dev/kvm that opens:
  * - `abort`: what QEMU 8 does under nested KVM: "failed to set MSR 0x10a", then SIGABRT;
  * - `silent`: the guest runs but never prints (QEMU 7 under the same nested KVM);
+ * - `stall`: the guest prints its kernel log and then stops short of readiness, as nested hypervisors on
+ *   hosted runners do (WHPX on windows-2025, HVF on Intel macOS): its init is `cat`, which waits on the
+ *   console for ever;
  * - `works`: a hardware accelerator that works (really TCG underneath, with a TCG-valid CPU model).
  */
-export type StandInMode = 'abort' | 'silent' | 'works';
+export type StandInMode = 'abort' | 'silent' | 'stall' | 'works';
 
 /** What the `abort` stand-in prints, by guest architecture (x86: asterinas issue 2980; arm: a KVM vCPU init error). */
 export const ABORT_WORDS: Record<Arch, string> = {
@@ -34,6 +37,7 @@ echo "${name}: error: ${ABORT_WORDS[arch]}" >&2
 echo "${name}: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion failed." >&2
 kill -ABRT $$`,
     silent: rewrite(arch, 'a=null', 'file:*'),
+    stall: rewrite(arch, 'a="$a rdinit=/bin/cat"', '*console=*'),
     works: rewrite(arch, '', ''),
   };
   writeFileSync(
