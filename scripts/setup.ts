@@ -7,7 +7,7 @@
 import { execa } from 'execa';
 import { hostArch } from '../harness/image/arch.ts';
 import { hostPlatform } from '../harness/platform/index.ts';
-import { missingPackages } from '../harness/platform/installed.ts';
+import { unmetPackages } from '../harness/platform/installed.ts';
 import { setupPlan, systemPackages } from '../harness/platform/system-packages.ts';
 import { findOnPath } from '../harness/util/find-on-path.ts';
 
@@ -39,13 +39,9 @@ if (!findOnPath(platform.exe(tool))) {
   for (const p of wanted) say(`  ${p.name}: ${p.why}`);
   process.exit(3);
 }
-// A package whose command is already on PATH from elsewhere (Docker CE, a snap) needs no install.
-const missing = (
-  await missingPackages(
-    platform,
-    wanted.map((p) => p.name),
-  )
-).filter((name) => !wanted.find((p) => p.name === name)?.orCommand?.some((c) => findOnPath(platform.exe(c))));
+// A package whose command is already on PATH from elsewhere (Docker CE's dockerd, Docker's runc, a snap)
+// needs no install.
+const missing = await unmetPackages(platform, wanted);
 if (checkOnly) {
   if (missing.length === 0) process.exit(0);
   // Before a test run: a minute of failing tests would say less than this.

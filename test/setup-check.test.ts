@@ -59,6 +59,46 @@ describe.skipIf(!realDpkgQuery)(
   },
 );
 
+// A GitHub Ubuntu runner: Docker from Docker's packages, whose containerd.io brings a runc and conflicts with
+// the distribution's runc package (moby/moby#38185), so dpkg has no runc package. Made here with a PATH of one
+// folder (so the system's runc is not on it): node, apt-get, a dpkg-query that has no runc package (every
+// other package is asked of the real one) and, when the runner has it, a runc that runs the real one.
+const realRunc = findOnPath('runc');
+function runnerPath(name: string, runc?: string): string {
+  const bin = join(dir, name);
+  mkdirSync(bin);
+  symlinkSync(process.execPath, join(bin, 'node'));
+  symlinkSync(findOnPath('apt-get')!, join(bin, 'apt-get'));
+  const dpkgQuery = join(bin, 'dpkg-query');
+  writeFileSync(
+    dpkgQuery,
+    `#!/bin/sh\n[ "$3" = runc ] && { echo "dpkg-query: no packages found matching runc" >&2; exit 1; }\nexec ${realDpkgQuery} "$@"\n`,
+  );
+  chmodSync(dpkgQuery, 0o755);
+  if (runc) {
+    writeFileSync(join(bin, 'runc'), `#!/bin/sh\nexec '${runc}' "$@"\n`);
+    chmodSync(join(bin, 'runc'), 0o755);
+  }
+  return bin;
+}
+
+describe.skipIf(!realDpkgQuery || !realRunc)(
+  `setup --check on an Ubuntu runner whose runc is Docker's${skipNote(realDpkgQuery && realRunc, 'no dpkg-query or no runc here')}`,
+  () => {
+    it('real setup --check and runc, stand-in dpkg-query: a working runc on PATH that is not the runc package counts as met: nothing to install, exit 0', async () => {
+      const r = await check(runnerPath('runner', realRunc));
+      expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, '', '']);
+    });
+
+    it('real setup --check, stand-in dpkg-query: with no runc anywhere it stops with exit 3, naming runc and the command to install it', async () => {
+      const r = await check(runnerPath('runner-no-runc'));
+      expect(r.exitCode).toBe(3);
+      expect(r.stderr).toContain('  runc: --runtime runc');
+      expect(r.stderr).toContain('→ install them: npm run setup -- --test');
+    });
+  },
+);
+
 describe('the test command', () => {
   it('is one command in the README, and the one .ci/run runs last', () => {
     const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');

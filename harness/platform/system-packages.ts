@@ -5,8 +5,10 @@ import type { Platform } from './types.ts';
 export interface SystemPackage {
   name: string;
   why: string;
-  /** Commands that, found on PATH, meet the need as well (Docker CE instead of docker.io, a snap's chromium). */
+  /** Commands that, found on PATH, meet the need as well (Docker CE's dockerd or runc, a snap's chromium). */
   orCommand?: string[];
+  /** With orCommand: the arguments a found command must answer with exit 0 to count (`runc --version`). */
+  orCommandAnswers?: string[];
 }
 
 /**
@@ -32,7 +34,14 @@ export function systemPackages(
       { name: 'procps', why: 'ps inside and outside the namespace' },
       { name: 'iproute2', why: 'ip, for the net-ns scenario' },
       { name: 'busybox-static', why: "the static program of chroot-static, and the one file of runc's root" },
-      { name: 'runc', why: '--runtime runc (for --runtime docker, a Docker daemon is yours to install)' },
+      {
+        name: 'runc',
+        why: '--runtime runc (for --runtime docker, a Docker daemon is yours to install)',
+        // Where Docker comes from Docker's own packages (GitHub's Ubuntu runners), containerd.io ships a runc
+        // and conflicts with this package (moby/moby#38185): installing it would remove Docker, or fail.
+        orCommand: ['runc'],
+        orCommandAnswers: ['--version'],
+      },
       { name: platform.qemuPackage(hostArch), why: 'the vm target boots the image with QEMU' },
       { name: 'ca-certificates', why: 'the debian image builder fetches packages from the Debian mirror' },
     ],
