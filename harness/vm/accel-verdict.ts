@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Arch } from '../image/arch.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { hostPlatform, type Platform } from '../platform/index.ts';
-import { cpuModel, type Accel } from './accel.ts';
+import { cpuModel, type Accel, type HostCpu } from './accel.ts';
 import type { TrialRecord } from './accel-trial.ts';
 
 /**
@@ -101,7 +101,14 @@ export async function deviceIdentity(accel: Accel, platform: Platform): Promise<
 /** Gathers the key for this host, this QEMU and this accelerator, and what is remembered under it. */
 export async function lookUpVerdict(
   verdicts: AccelVerdicts,
-  input: { accel: Accel; guestArch: Arch; qemu: string; qemuVersion: string; platform: Platform },
+  input: {
+    accel: Accel;
+    guestArch: Arch;
+    qemu: string;
+    qemuVersion: string;
+    platform: Platform;
+    hostCpu?: HostCpu;
+  },
 ): Promise<{ key: VerdictKey; verdict?: Verdict }> {
   const key: VerdictKey = {
     accel: input.accel,
@@ -110,7 +117,7 @@ export async function lookUpVerdict(
     qemuVersion: input.qemuVersion,
     hostKernel: `${os.type()} ${os.release()}`,
     device: await deviceIdentity(input.accel, input.platform),
-    cpu: cpuModel(input.accel, input.guestArch),
+    cpu: cpuModel(input.accel, input.guestArch, input.hostCpu),
   };
   return { key, verdict: await verdicts.get(key) };
 }

@@ -20,6 +20,17 @@ export interface AccelProbes {
    * macOS refuses it HVF whatever kern.hv_support says (codesign -d --entitlements); undefined if unknown.
    */
   hvfEntitlement?: 'present' | 'missing';
+  /** macOS on Apple Silicon: `sysctl -n hw.optional.arm.FEAT_SME` printed 1 (M4 and later). */
+  sme?: boolean;
+}
+
+/**
+ * What of the host's CPU changes the `-cpu` choice: its architecture, and on Apple Silicon whether it has
+ * SME (M4 and later; `sysctl hw.optional.arm.FEAT_SME`). Probed on macOS only; elsewhere `sme` is unset.
+ */
+export interface HostCpu {
+  arch: Arch;
+  sme?: boolean;
 }
 
 /** What `codesign -d --entitlements - --xml QEMU` says about the hypervisor entitlement. Pure. */
@@ -85,13 +96,20 @@ export function chooseAccelerator(input: {
 }
 
 /**
- * `-cpu`: the host's CPU only with a hardware accelerator. Under TCG, a model with RDRAND so that the guest
+ * `-cpu`: the host's CPU with a hardware accelerator, except where it is known not to boot under HVF
+ * (Lima's choices, with their sources):
+ * - Apple M4-class CPUs with SME: `cortex-a72`, not `host` (QEMU's HVF exposes SME that it cannot run; QEMU
+ *   issues 2665 and 2721, lima 3032 and 3226);
+ * - Intel Macs: `host,-pdpe1gb` (QEMU 8.0 and later abort with `host`: lima 1485).
+ * Elsewhere the host's CPU only with a hardware accelerator. Under TCG, a model with RDRAND so that the guest
  * has entropy at once: for x86_64, qemu64+rdrand boots about 10% faster than `max` (measured: 3.3 s vs 3.65 s
  * to the first SSH command); for aarch64, cortex-a57 (`max` takes 6-12 s, ../shared/notes/boot-facts.md).
  * WHPX on Windows on Arm (QEMU 11.0+) takes `host`, as QEMU's docs/system/whpx.rst shows; on x86_64 WHPX
  * ignores -cpu (same page), and qemu64 is a model every qemu-system-x86_64 knows.
  */
-export function cpuModel(accel: Accel, guestArch: Arch): string {
+export function cpuModel(accel: Accel, guestArch: Arch, host?: HostCpu): string {
+  if (accel === 'hvf' && guestArch === 'aarch64' && host?.sme) return 'cortex-a72';
+  if (accel === 'hvf' && guestArch === 'x86_64') return 'host,-pdpe1gb';
   if (accel === 'kvm' || accel === 'hvf') return 'host';
   if (accel === 'whpx') return guestArch === 'aarch64' ? 'host' : 'qemu64';
   return guestArch === 'x86_64' ? 'qemu64,+rdrand' : 'cortex-a57';

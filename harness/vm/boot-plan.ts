@@ -1,6 +1,6 @@
 import { EnvironmentError } from '../errors.ts';
 import { hostArch as detectHostArch, type Arch } from '../image/arch.ts';
-import { chooseAccelerator, type Accel, type AccelDecision } from './accel.ts';
+import { chooseAccelerator, type Accel, type AccelDecision, type HostCpu } from './accel.ts';
 import { acceleratorPlan, settledFailure, type AccelFailure, type TrialRecord } from './accel-trial.ts';
 import { lookUpVerdict, type Verdict, type VerdictKey } from './accel-verdict.ts';
 import { probeAccelerators } from './probe-accel.ts';
@@ -10,6 +10,8 @@ import type { VmConfig } from './vm-config.ts';
 export interface BootPlan {
   qemu: string;
   guestArch: Arch;
+  /** The host CPU facts the `-cpu` choice depends on (see cpuModel). */
+  hostCpu: HostCpu;
   decision: AccelDecision;
   /** The accelerators to try, in order (see acceleratorPlan). */
   accels: Accel[];
@@ -26,12 +28,14 @@ export async function planBoot(c: VmConfig): Promise<BootPlan> {
   const guestArch = c.image.manifest.arch as Arch;
   const qemu = await findQemu(guestArch, c.platform, c.qemu);
   const hostArch = detectHostArch();
+  const probes = await probeAccelerators(c.platform, qemu, guestArch);
+  const hostCpu: HostCpu = { arch: hostArch, ...(probes.sme !== undefined ? { sme: probes.sme } : {}) };
   const decision = chooseAccelerator({
     platform: c.platform,
     hostArch,
     guestArch,
     requested: c.accel,
-    probes: await probeAccelerators(c.platform, qemu, guestArch),
+    probes,
   });
   if ('error' in decision)
     throw new EnvironmentError(decision.error, 'use --accel auto to let nslab pick what works');
@@ -51,6 +55,7 @@ export async function planBoot(c: VmConfig): Promise<BootPlan> {
         qemu,
         qemuVersion: versionLine,
         platform: c.platform,
+        hostCpu,
       })
     : {};
   if (remembered?.ok)
@@ -62,6 +67,7 @@ export async function planBoot(c: VmConfig): Promise<BootPlan> {
   return {
     qemu,
     guestArch,
+    hostCpu,
     decision,
     accels: acceleratorPlan(decision.accel, c.accel, remembered),
     key,

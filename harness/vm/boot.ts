@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { EnvironmentError } from '../errors.ts';
 import type { Arch } from '../image/arch.ts';
 import { newBootSecrets, opensshPrivateKey } from '../image/secrets.ts';
-import type { Accel } from './accel.ts';
+import type { Accel, HostCpu } from './accel.ts';
 import { nextVerdict, settledFailure, type AccelFailure } from './accel-trial.ts';
 import { planBoot, remember, rememberedFailure } from './boot-plan.ts';
 import { ConsoleLog } from './console-log.ts';
@@ -46,7 +46,7 @@ const RESTORE_BOUND_MS = (accel: Accel) => (accel === 'tcg' ? 20_000 : 10_000);
  * TCG command too (a fallback boot also gets a new id).
  */
 export async function showCommand(c: VmConfig): Promise<PlannedCommand[]> {
-  const { qemu, guestArch, decision, accels, remembered } = await planBoot(c);
+  const { qemu, guestArch, hostCpu, decision, accels, remembered } = await planBoot(c);
   rememberedFailure(c, decision, remembered); // says so on the log, as a boot would
   const id = newVmId();
   const dir = runFolderPath(runtimeDir(), id);
@@ -55,10 +55,10 @@ export async function showCommand(c: VmConfig): Promise<PlannedCommand[]> {
   const secrets = await secretsAddressFor(c, dir);
   const argv = (accel: Accel, incoming = false) => [
     qemu,
-    ...qemuArgvFor(c, { guestArch, accel, dir, name: vmName(id), sshPort, qmp, secrets, incoming }),
+    ...qemuArgvFor(c, { guestArch, accel, hostCpu, dir, name: vmName(id), sshPort, qmp, secrets, incoming }),
   ];
   const cold: PlannedCommand[] = accels.map((accel) => ({ accel, argv: argv(accel) }));
-  const snap = await snapshotPlan(c, { qemu, guestArch, accel: accels[0]! });
+  const snap = await snapshotPlan(c, { qemu, guestArch, hostCpu, accel: accels[0]! });
   if (!snap?.found) return cold;
   return [
     {
@@ -84,13 +84,13 @@ export async function bootVm(c: VmConfig): Promise<StartedVm> {
   const root = runtimeDir();
   for (const s of await cleanupStale(root, c.log))
     c.log(`vm: stopped a QEMU left behind by an earlier run: ${s}`);
-  const { qemu, guestArch, decision, accels: plan, key, remembered } = await planBoot(c);
+  const { qemu, guestArch, hostCpu, decision, accels: plan, key, remembered } = await planBoot(c);
   let { failed, reason } = rememberedFailure(c, decision, remembered);
   let failedAtMs: number | undefined;
   // A saved guest of the first planned accelerator: restored instead of booted when it loads.
-  const first = await snapshotPlan(c, { qemu, guestArch, accel: plan[0]! });
+  const first = await snapshotPlan(c, { qemu, guestArch, hostCpu, accel: plan[0]! });
   if (first?.found) {
-    const common = { root, qemu, guestArch, accel: first.accel, reason, t0, trial: false, failed };
+    const common = { root, qemu, guestArch, hostCpu, accel: first.accel, reason, t0, trial: false, failed };
     try {
       return await attempt(c, { ...common, restore: first });
     } catch (error) {
@@ -105,9 +105,10 @@ export async function bootVm(c: VmConfig): Promise<StartedVm> {
     try {
       // A trial fails fast (console silence, QMP internal-error): only under auto, which can fall back.
       const trial = accel !== 'tcg' && c.accel === 'auto';
-      const save = accel === first?.accel ? first : await snapshotPlan(c, { qemu, guestArch, accel });
+      const save =
+        accel === first?.accel ? first : await snapshotPlan(c, { qemu, guestArch, hostCpu, accel });
       const vm = await attempt(c, {
-        ...{ root, qemu, guestArch, accel, reason, t0, trial, failed, failedAtMs },
+        ...{ root, qemu, guestArch, hostCpu, accel, reason, t0, trial, failed, failedAtMs },
         ...(save && !save.found ? { save } : {}),
         snapshotsOff: !save,
       });
@@ -138,6 +139,7 @@ interface Attempt {
   root: string;
   qemu: string;
   guestArch: Arch;
+  hostCpu: HostCpu;
   accel: Accel;
   reason: string;
   t0: number;

@@ -141,6 +141,34 @@ describe('chooseAccelerator (pure, every host)', () => {
     expect(cpuModel('tcg', 'x86_64')).toBe('qemu64,+rdrand');
     expect(cpuModel('tcg', 'aarch64')).toBe('cortex-a57');
   });
+
+  it("-cpu under HVF takes Lima's choices: cortex-a72 on an M4 with SME, host,-pdpe1gb on an Intel Mac", () => {
+    // Apple Silicon before M4 (no SME, or a macOS without the sysctl): the host's CPU.
+    expect(cpuModel('hvf', 'aarch64', { arch: 'aarch64', sme: false })).toBe('host');
+    expect(cpuModel('hvf', 'aarch64', { arch: 'aarch64' })).toBe('host');
+    // M4-class: `host` would expose SME, which QEMU's HVF cannot run (QEMU 2665/2721, lima 3032/3226).
+    expect(cpuModel('hvf', 'aarch64', { arch: 'aarch64', sme: true })).toBe('cortex-a72');
+    // Intel Macs: QEMU 8.0+ aborts with plain `host` (lima 1485).
+    expect(cpuModel('hvf', 'x86_64', { arch: 'x86_64' })).toBe('host,-pdpe1gb');
+    // Nothing of this reaches another accelerator: SME is a fact of macOS hosts only.
+    expect(cpuModel('kvm', 'aarch64', { arch: 'aarch64', sme: true })).toBe('host');
+    expect(cpuModel('tcg', 'aarch64', { arch: 'aarch64', sme: true })).toBe('cortex-a57');
+    const argv = qemuArgv({
+      platform: 'darwin',
+      guestArch: 'aarch64',
+      accel: 'hvf',
+      hostCpu: { arch: 'aarch64', sme: true },
+      kernel: 'k',
+      initrd: 'i',
+      cmdline: 'c',
+      sshPort: 1,
+      consoleLog: 'l',
+      qmp: { socket: 'q' },
+      pidfile: 'p',
+      name: 'n',
+    });
+    expect(argv[argv.indexOf('-cpu') + 1]).toBe('cortex-a72');
+  });
 });
 
 describe('qemuArgv (pure): every host × guest × accelerator', () => {

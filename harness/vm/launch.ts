@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Arch } from '../image/arch.ts';
 import { alive, sleep } from '../util/process.ts';
-import type { Accel } from './accel.ts';
+import type { Accel, HostCpu } from './accel.ts';
 import {
   describeAccelFailure,
   namesAccelerator,
@@ -48,6 +48,7 @@ export interface LaunchInput {
   qemu: string;
   guestArch: Arch;
   accel: Accel;
+  hostCpu?: HostCpu;
   dir: string;
   name: string;
   /** A trial of a hardware accelerator: fails fast with AcceleratorFailedError. */
@@ -66,6 +67,7 @@ export function qemuArgvFor(
   a: {
     guestArch: Arch;
     accel: Accel;
+    hostCpu?: HostCpu;
     dir: string;
     name: string;
     sshPort: number;
@@ -78,6 +80,7 @@ export function qemuArgvFor(
     platform: c.platform.os,
     guestArch: a.guestArch,
     accel: a.accel,
+    ...(a.hostCpu ? { hostCpu: a.hostCpu } : {}),
     kernel: c.image.bootKernel,
     initrd: bootInitrd(a.dir, c.image),
     cmdline: `${c.image.cmdline} ${c.extraCmdline}`.trim(),

@@ -30,6 +30,9 @@ export async function probeAccelerators(
       const entitlement = parseEntitlements(c);
       if (entitlement) probes.hvfEntitlement = entitlement;
     }
+    // Apple Silicon only: an Intel Mac has no such sysctl (non-zero exit), and needs none.
+    const sme = await execa('sysctl', ['-n', 'hw.optional.arm.FEAT_SME'], { reject: false });
+    if (sme.exitCode === 0) probes.sme = sme.stdout.trim() === '1';
   } else if (platform.accelerator === 'whpx' && qemu) {
     const r = await execa(qemu, whpxProbeArgv(guestArch), {
       reject: false,

@@ -1,12 +1,14 @@
 import type { Arch } from '../image/arch.ts';
 import type { HostOs } from '../platform/index.ts';
 import type { GuestNetwork } from '../vocabulary.ts';
-import { cpuModel, type Accel } from './accel.ts';
+import { cpuModel, type Accel, type HostCpu } from './accel.ts';
 
 export interface QemuArgvInput {
   platform: HostOs;
   guestArch: Arch;
   accel: Accel;
+  /** The host CPU facts that change `-cpu` under HVF (see cpuModel). */
+  hostCpu?: HostCpu;
   kernel: string;
   initrd: string;
   cmdline: string;
@@ -49,7 +51,7 @@ export function qemuArgv(i: QemuArgvInput): string[] {
   return [
     '-name', i.name,
     ...machine,
-    '-cpu', cpuModel(i.accel, i.guestArch),
+    '-cpu', cpuModel(i.accel, i.guestArch, i.hostCpu),
     '-smp', String(i.cpus ?? 2), // two: a run's scenarios go four at a time (README: QEMU)
     '-m', String(i.memoryMiB ?? 512),
     '-nodefaults',

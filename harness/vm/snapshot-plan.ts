@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { realpath } from 'node:fs/promises';
 import type { Arch } from '../image/arch.ts';
-import type { Accel } from './accel.ts';
+import type { Accel, HostCpu } from './accel.ts';
 import { qemuArgvFor } from './launch.ts';
 import { parseQemuVersion, qemuVersionLine } from './qemu-binary.ts';
 import { usesSecretsChannel } from './run-folder.ts';
@@ -27,7 +27,7 @@ export interface SnapshotPlan {
  */
 export async function snapshotPlan(
   c: VmConfig,
-  a: { qemu: string; guestArch: Arch; accel: Accel },
+  a: { qemu: string; guestArch: Arch; accel: Accel; hostCpu?: HostCpu },
 ): Promise<SnapshotPlan | undefined> {
   if (!c.snapshots || !usesSecretsChannel(c.image.manifest)) return undefined;
   const versionLine = await qemuVersionLine(a.qemu);
@@ -42,6 +42,7 @@ export async function snapshotPlan(
   const argv = qemuArgvFor(c, {
     guestArch: a.guestArch,
     accel: a.accel,
+    ...(a.hostCpu ? { hostCpu: a.hostCpu } : {}),
     dir: 'run',
     name: 'vm',
     sshPort: 1,
