@@ -64,6 +64,41 @@ describe.runIf(uid !== undefined)(
       expect(readdirSync(open)).toEqual([]);
     });
 
+    it.each(['NSLAB_RUNTIME_DIR', 'XDG_RUNTIME_DIR'] as const)(
+      'a %s so long that the sockets would not fit 108 bytes: exit 3 before QEMU starts, the hint names it',
+      async (variable) => {
+        // A real folder: <base>/f<n>/aaaa…, grown until secrets.sock in a run folder is 108 bytes with its NUL.
+        const parent = folder();
+        const suffix =
+          `/vm-12345678/secrets.sock`.length + (variable === 'XDG_RUNTIME_DIR' ? `/nslab-${uid}`.length : 0);
+        const long = join(parent, 'a'.repeat(108 - suffix - parent.length - 1));
+        mkdirSync(long, { mode: 0o700 });
+        const runtime = variable === 'XDG_RUNTIME_DIR' ? join(long, `nslab-${uid}`) : long;
+        const sock = `${runtime}/vm-12345678/secrets.sock`;
+        expect(Buffer.byteLength(sock)).toBe(108);
+        const r = await nslab(
+          ['scenario', 'pid-ns', '--target', 'vm', '--accel', 'tcg', '--report-dir', join(parent, 'r')],
+          {
+            [variable]: long,
+          },
+        );
+        expect(r.exitCode, String(r.stderr)).toBe(3);
+        expect(String(r.stderr)).toMatch(
+          new RegExp(
+            `the QMP and secrets sockets would be at ${runtime.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/vm-[0-9a-f]{8}/secrets\\.sock, 108 bytes: longer than this host's limit of 107 for a Unix socket path`,
+          ),
+        );
+        expect(String(r.stderr)).toContain(
+          variable === 'NSLAB_RUNTIME_DIR'
+            ? 'point NSLAB_RUNTIME_DIR at a shorter folder of yours (mode 0700)'
+            : 'the folder comes from XDG_RUNTIME_DIR: set NSLAB_RUNTIME_DIR to a shorter folder of yours (mode 0700)',
+        );
+        expect(String(r.stderr)).not.toMatch(/QEMU started|accelerat.* failed/);
+        expect(readdirSync(runtime)).toEqual([]);
+      },
+      120_000,
+    );
+
     it('$XDG_RUNTIME_DIR/nslab-<uid> with mode 0755: refused, exit 3, the fix is chmod 700', async () => {
       const xdg = folder();
       mkdirSync(join(xdg, `nslab-${uid}`));

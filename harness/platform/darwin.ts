@@ -10,6 +10,7 @@ export const darwin: Platform = {
   ...POSIX_COMMON,
   os: 'darwin',
   accelerator: 'hvf',
+  socketPathMax: 104,
   // Homebrew on Apple Silicon, Homebrew on Intel, MacPorts: a GUI-started shell may lack them on PATH.
   qemuSearchDirs: (env) => [
     ...pathDirs(env, posix.delimiter),

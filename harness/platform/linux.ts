@@ -13,6 +13,7 @@ export const linux: Platform = {
   ...POSIX_COMMON,
   os: 'linux',
   accelerator: 'kvm',
+  socketPathMax: 108,
   qemuSearchDirs: (env) => pathDirs(env, posix.delimiter),
   qemuPackage: (guest) => (guest === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm'),
   packageManager: {

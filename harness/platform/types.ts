@@ -31,6 +31,11 @@ export interface Platform {
   readonly accelerator: 'kvm' | 'hvf' | 'whpx';
   /** QMP over a Unix socket in the VM's private folder, or over TCP on 127.0.0.1 where there are none. */
   readonly control: 'unix-socket' | 'tcp';
+  /**
+   * The size of a Unix socket's path field (`sun_path`, its NUL included): 108 bytes on Linux, 104 on macOS.
+   * QEMU fails to listen on a longer path. Undefined where control is TCP.
+   */
+  readonly socketPathMax?: number;
   /** The signals that mean "stop now": each ends the run like Ctrl-C, with cleanup. */
   readonly interruptSignals: readonly NodeJS.Signals[];
   /** An executable's file name (`.exe` on Windows). */

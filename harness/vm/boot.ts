@@ -27,7 +27,8 @@ import {
   type ReadinessContext,
 } from './readiness.ts';
 import { createRunFolder, newVmId, runFile, runFolderPath, vmName, writeBootSecrets } from './run-folder.ts';
-import { runtimeDir } from './runtime-dir.ts';
+import { runtimeDir, runtimeDirChoice, shorterFolderHint, socketPathProblem } from './runtime-dir.ts';
+import { tmpdir } from 'node:os';
 import { StartedVm } from './started-vm.ts';
 import { cleanupStale, writeState, type VmState } from './state.ts';
 import { defaultBootTimeoutMs, type VmConfig } from './vm-config.ts';
@@ -49,7 +50,7 @@ export async function showCommand(c: VmConfig): Promise<PlannedCommand[]> {
   const { qemu, guestArch, hostCpu, decision, accels, remembered } = await planBoot(c);
   rememberedFailure(c, decision, remembered); // says so on the log, as a boot would
   const id = newVmId();
-  const dir = runFolderPath(runtimeDir(), id);
+  const dir = runFolderPath(checkSocketRoom(c, runtimeDir()), id);
   const sshPort = c.sshPort ?? (await freePort());
   const qmp = await qmpAddressFor(c, dir);
   const secrets = await secretsAddressFor(c, dir);
@@ -71,6 +72,24 @@ export async function showCommand(c: VmConfig): Promise<PlannedCommand[]> {
   ];
 }
 
+/**
+ * Throws EnvironmentError (exit 3) when a run folder's sockets under `root` would not fit the host's Unix
+ * socket path limit: QEMU would fail to listen, and the failure would look like the accelerator's.
+ */
+function checkSocketRoom(c: VmConfig, root: string): string {
+  const dir = runFolderPath(root, newVmId()); // every id has the same length
+  const problem = socketPathProblem(
+    [runFile(dir, 'qmpSocket'), runFile(dir, 'secretsSocket')],
+    c.platform.control === 'unix-socket' ? c.platform.socketPathMax : undefined,
+  );
+  if (problem)
+    throw new EnvironmentError(
+      problem,
+      shorterFolderHint(runtimeDirChoice(process.env, process.getuid?.(), tmpdir()).from),
+    );
+  return root;
+}
+
 /** One command line a boot would run; `comment` says when (the restore, and the cold boot after it). */
 export interface PlannedCommand {
   accel: Accel;
@@ -81,7 +100,7 @@ export interface PlannedCommand {
 /** Boots: cleans up after dead runs, plans, then tries each planned accelerator until one boots. */
 export async function bootVm(c: VmConfig): Promise<StartedVm> {
   const t0 = performance.now();
-  const root = runtimeDir();
+  const root = checkSocketRoom(c, runtimeDir());
   for (const s of await cleanupStale(root, c.log))
     c.log(`vm: stopped a QEMU left behind by an earlier run: ${s}`);
   const { qemu, guestArch, hostCpu, decision, accels: plan, key, remembered } = await planBoot(c);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EnvironmentError } from '../errors.ts';
+import { platformFor } from '../platform/index.ts';
 import {
   checkVmDir,
   privateDirProblem,
@@ -20,6 +21,7 @@ import {
   readPrivateFile,
   runtimeDir,
   runtimeDirChoice,
+  socketPathProblem,
   type PathFacts,
 } from './runtime-dir.ts';
 import { skipNote } from '../../test/helpers/tools.ts';
@@ -121,6 +123,32 @@ describe('privateFileProblem (pure)', () => {
     expect(privateFileProblem('/r/vm-1/client_key', file({ mode }), 1000, true)?.what).toMatch(
       /a private key must not be open to group or others/,
     );
+  });
+});
+
+describe('socketPathProblem (pure): the sockets must fit sun_path on every host', () => {
+  const at = (n: number) => `/${'a'.repeat(n - 1)}`; // a path of n bytes
+  it('each host OS states its limit: 108 on Linux, 104 on macOS, none on Windows (TCP)', () => {
+    expect(['linux', 'darwin', 'win32'].map((os) => platformFor(os as 'linux').socketPathMax)).toEqual([
+      108,
+      104,
+      undefined,
+    ]);
+  });
+  it('Linux: 107 bytes fit, 108 do not (the NUL takes the last byte)', () => {
+    expect(socketPathProblem([at(107)], 108)).toBeUndefined();
+    expect(socketPathProblem([at(10), at(108)], 108)).toBe(
+      `the QMP and secrets sockets would be at ${at(108)}, 108 bytes: longer than this host's limit of 107 for a Unix socket path, so QEMU could not listen there`,
+    );
+  });
+  it('macOS: 103 bytes fit, 104 do not; bytes, not characters', () => {
+    expect(socketPathProblem([at(103)], 104)).toBeUndefined();
+    expect(socketPathProblem([at(104)], 104)).toMatch(/104 bytes: longer than this host's limit of 103/);
+    // 52 two-byte characters: 52 characters, 105 bytes with the slash.
+    expect(socketPathProblem([`/${'é'.repeat(52)}`], 104)).toMatch(/105 bytes/);
+  });
+  it('Windows: no Unix sockets, no limit', () => {
+    expect(socketPathProblem([at(300)], undefined)).toBeUndefined();
   });
 });
 

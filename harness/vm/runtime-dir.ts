@@ -177,6 +177,24 @@ export function otherFolderHint(from: string): string {
     : 'set XDG_RUNTIME_DIR (or NSLAB_RUNTIME_DIR) to a folder of yours with mode 0700';
 }
 
+/**
+ * The first socket path that does not fit the host's `sun_path` (its bytes plus the NUL), as an error
+ * message; undefined when all fit or the host uses TCP. Pure.
+ */
+export function socketPathProblem(paths: readonly string[], max: number | undefined): string | undefined {
+  if (max === undefined) return undefined;
+  const long = paths.find((p) => Buffer.byteLength(p) + 1 > max);
+  if (!long) return undefined;
+  return `the QMP and secrets sockets would be at ${long}, ${Buffer.byteLength(long)} bytes: longer than this host's limit of ${max - 1} for a Unix socket path, so QEMU could not listen there`;
+}
+
+/** What to do about a runtime folder whose socket paths are too long. */
+export function shorterFolderHint(from: string): string {
+  return from === 'NSLAB_RUNTIME_DIR'
+    ? 'point NSLAB_RUNTIME_DIR at a shorter folder of yours (mode 0700), e.g. /tmp/nslab'
+    : `the folder comes from ${from}: set NSLAB_RUNTIME_DIR to a shorter folder of yours (mode 0700), e.g. /tmp/nslab`;
+}
+
 /** A VM's folder inside the runtime folder, checked like the runtime folder itself; throws when it fails. */
 export function checkVmDir(dir: string): void {
   const me = uid();
