@@ -36,6 +36,7 @@ import {
   type Value,
   type Workflow,
 } from './helpers/actions-runner.ts';
+import { qemuProcessesWith } from './helpers/image.ts';
 import { findOnPath, skipNote } from './helpers/tools.ts';
 
 // The Linux row of the scenarios job in .github/workflows/scenarios.yml, run here step by step as GitHub's
@@ -116,18 +117,22 @@ const jobs: Record<string, JobState> = {};
 /**
  * The machine's environment as a runner's would be: nothing of this test run's (vitest, npm run, nslab's
  * test switches, a GitHub or CI variable of the shell it was started from), PATH without node_modules/.bin,
- * a HOME of the job's own (a fresh runner: nslab remembers nothing), and what the runner sets itself.
+ * a HOME and a runtime folder of the job's own (a fresh runner: nslab remembers nothing, finds no VM), and
+ * what the runner sets itself.
  */
-function runnerEnv(id: string, workspace: string, runnerTemp: string, home: string, bin: string) {
+function runnerEnv(id: string, dir: string, workspace: string, runnerTemp: string, bin: string) {
   const drop =
-    /^(npm_|VITEST|__VITEST|TINYPOOL|NODE_ENV$|NODE_OPTIONS$|NODE_PATH$|INIT_CWD$|TSX|NSLAB_|GITHUB_|RUNNER_|ACTIONS_|CI$|FORCE_COLOR$|NO_COLOR$|XDG_(CONFIG|CACHE|STATE|DATA)_HOME$|HOME$)/;
+    /^(npm_|VITEST|__VITEST|TINYPOOL|NODE_ENV$|NODE_OPTIONS$|NODE_PATH$|INIT_CWD$|TSX|NSLAB_|GITHUB_|RUNNER_|ACTIONS_|CI$|FORCE_COLOR$|NO_COLOR$|XDG_(CONFIG|CACHE|STATE|DATA)_HOME$|XDG_RUNTIME_DIR$|HOME$)/;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !drop.test(k)) env[k] = v;
   const path = (process.env.PATH ?? '').split(delimiter).filter((p) => p && !p.includes('node_modules'));
   return {
     ...env,
     PATH: [bin, ...path].join(delimiter),
-    HOME: home,
+    HOME: join(dir, 'home'),
+    // The runner's user has a runtime folder of its own (/run/user/UID); nslab keeps its VMs' folders there.
+    // Not this machine's: another nslab's VMs (other tests, other checkouts) are not this runner's.
+    XDG_RUNTIME_DIR: join(dir, 'run'),
     CI: 'true',
     GITHUB_ACTIONS: 'true',
     GITHUB_WORKFLOW: workflow.name ?? FILE,
@@ -157,12 +162,20 @@ function standInSudo(bin: string, record: string) {
     join(bin, 'sudo'),
     `#!/bin/sh
 printf '%s\\n' "$*" >> '${record}'
+# Options that change nothing here (password-less, as root) are dropped; any other is not implemented.
+while :; do
+  case "$1" in
+    -n|-E|-H|--preserve-env) shift ;;
+    --) shift; break ;;
+    -*) echo "stand-in sudo: $1 is not implemented" >&2; exit 1 ;;
+    *) break ;;
+  esac
+done
 case "$1" in
   udevadm) exit 0 ;;
   tee) case "$2" in /etc/udev/*) exec tee -a '${record}.stdin' ;; esac ;;
 esac
-${root ? '' : `exec '${sudo}' -n "$@"`}
-exec "$@"
+${root ? 'exec "$@"' : `exec '${sudo}' -n "$@"`}
 `,
   );
   chmodSync(join(bin, 'sudo'), 0o755);
@@ -208,14 +221,14 @@ function download(job: JobState, w: Record<string, string>) {
     throw new Error(`download: no artifact ${w.name ?? w.pattern} was uploaded`);
   for (const n of names) {
     const to = join(job.workspace, w.path ?? '.', w.name || w['merge-multiple'] === 'true' ? '' : n);
-    cpSync(join(artifacts, n), to, { recursive: true });
+    // Zip entries keep no modes: each file comes out as any new file does.
+    for (const f of readdirSync(join(artifacts, n), { recursive: true, encoding: 'utf8' })) {
+      if (statSync(join(artifacts, n, f)).isDirectory()) continue;
+      mkdirSync(dirname(join(to, f)), { recursive: true });
+      cpSync(join(artifacts, n, f), join(to, f));
+      chmodSync(join(to, f), 0o644);
+    }
   }
-  // Zip entries keep no modes: the files come out as any new file does.
-  const walk = (d: string): void =>
-    readdirSync(d, { withFileTypes: true }).forEach((e) =>
-      e.isDirectory() ? walk(join(d, e.name)) : chmodSync(join(d, e.name), 0o644),
-    );
-  walk(join(job.workspace, w.path ?? '.'));
   return `actions/download-artifact: ${names.join(', ')} into ${w.path ?? '.'}/`;
 }
 
@@ -274,6 +287,7 @@ async function run(
   const runnerTemp = join(dir, 'temp');
   const bin = join(dir, 'bin');
   for (const d of [workspace, runnerTemp, join(dir, 'home')]) mkdirSync(d, { recursive: true });
+  mkdirSync(join(dir, 'run'), { mode: 0o700 });
   standInSudo(bin, join(dir, 'sudo.log'));
   const job = await runJob(
     {
@@ -282,7 +296,7 @@ async function run(
       matrix,
       workspace,
       runnerTemp,
-      env: runnerEnv(id, workspace, runnerTemp, join(dir, 'home'), bin),
+      env: runnerEnv(id, dir, workspace, runnerTemp, bin),
       uses: usesStandIn(o),
       skip,
       log,
@@ -443,8 +457,8 @@ describe.runIf(!why)(`the Linux scenarios job, run here step by step${skipNote(!
           .map((s) => `${t.kind}/${s.name}: ${s.status} ${s.reason ?? ''}`),
       ).toEqual([]);
     }
-    const docker = json<Report>(join(runs(join(ws(LINUX.id), 'reports-docker'))[0]!, 'report.json'));
-    expect(validate(docker), JSON.stringify(validate.errors)).toBe(true);
+    const withDocker = json<Report>(join(runs(join(ws(LINUX.id), 'reports-docker'))[0]!, 'report.json'));
+    expect(validate(withDocker), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it.runIf(docker)(
@@ -470,6 +484,13 @@ describe.runIf(!why)(`the Linux scenarios job, run here step by step${skipNote(!
     },
   );
 
+  it('leaves no QEMU running and no VM folder behind when the job ends', async () => {
+    const run = join(tmp, LINUX.id, 'run');
+    expect(await qemuProcessesWith(run)).toEqual([]);
+    const folders = existsSync(run) ? readdirSync(run, { recursive: true, encoding: 'utf8' }) : [];
+    expect(folders.filter((f) => /(^|\/)vm-/.test(f))).toEqual([]);
+  });
+
   it("puts each run's summary in the step summary (GITHUB_STEP_SUMMARY), under GitHub's 1 MiB", () => {
     for (const [re, dir] of [
       [/--report-dir reports$/m, 'reports'],
@@ -488,8 +509,8 @@ describe.runIf(!why)(`the Linux scenarios job, run here step by step${skipNote(!
       f.endsWith('report.json'),
     );
     const ids = files.map((f) => json<Report>(join(artifacts, name, f)).runId);
-    expect(ids.length).toBe(2);
-    expect(new Set(ids).size).toBe(ids.length);
+    const made = ['reports', 'reports-docker'].flatMap((d) => runs(join(ws(LINUX.id), d)));
+    expect(ids.sort()).toEqual(made.map((d) => json<Report>(join(d, 'report.json')).runId).sort());
   });
 
   it.runIf(!!mergeId)(`has its reports merged by the ${mergeId} job's steps`, () => {
@@ -499,6 +520,13 @@ describe.runIf(!why)(`the Linux scenarios job, run here step by step${skipNote(!
       expect(r.error ?? '', r.run?.output.slice(-4000)).toBe('');
       if (!r.ran) expect(r.skippedBecause).toMatch(/linked from the scenarios job/);
     }
+    // One merged report, with every target of the runs it was given.
+    const [merged, ...more] = runs(join(ws(mergeId!), 'merged'));
+    expect(more).toEqual([]);
+    const given = ['reports', 'reports-docker'].flatMap((d) => runs(join(ws(LINUX.id), d)));
+    expect(json<Report>(join(merged!, 'report.json')).targets).toHaveLength(
+      given.reduce((n, d) => n + json<Report>(join(d, 'report.json')).targets.length, 0),
+    );
   });
 });
 

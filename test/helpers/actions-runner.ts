@@ -259,8 +259,9 @@ export const statusFunctions = (failed: () => boolean) => ({
 });
 
 /**
- * hashFiles(): the SHA-256 of the SHA-256s of the matched files, in order (actions/runner's hashFiles,
- * src/Misc/expressionFunc/hashFiles). Patterns: a file, or a folder followed by `/**`; '' when none match.
+ * hashFiles(): the SHA-256 of the SHA-256s of the matched files (actions/runner's
+ * src/Misc/expressionFunc/hashFiles), here in path order, which may differ from the runner's glob order:
+ * the value is for the log, nothing is cached by it. Patterns: a file, or `<folder>/**`; '' when none match.
  */
 export function hashFiles(workspace: string, ...patterns: Value[]): string {
   const files: string[] = [];
