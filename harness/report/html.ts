@@ -49,6 +49,7 @@ ${hasVm ? row("QEMU's PID on the real host", (t) => code(t.qemuPid)) : ''}
 ${row('accelerator', (t) => `${code(t.accelerator)}${t.acceleratorNote ? `<br><small>${e(t.acceleratorNote)}</small>` : ''}`)}
 ${hasVm ? row('boot', (t) => (t.boot ? e(t.boot) : '—')) : ''}
 ${hasVm ? row('guest network', (t) => (t.network ? e(t.network) : '—')) : ''}
+${hasVm ? row('QEMU control', (t) => (t.control ? e(t.control) : '—')) : ''}
 ${row('runtime', (t) => code(t.runtime))}
 ${row('scenarios', (t) => `${t.counts.pass} passed, ${t.counts.fail} failed, ${t.counts.skip} skipped, ${t.counts.error} errors${t.from ? `<br><small>figures from ${e(t.from)}</small>` : ''}`)}
 </tbody></table></div>`;

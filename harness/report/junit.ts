@@ -122,6 +122,7 @@ function properties(v: TargetView): string {
     ['accelerator.note', v.acceleratorNote],
     ['vm.boot', v.boot],
     ['vm.network', v.network],
+    ['vm.control', v.control],
   ];
   const lines = props
     .filter((p): p is [string, string] => p[1] !== undefined && p[1] !== '')

@@ -85,6 +85,7 @@ function headline(targets: readonly TargetView[]): string {
     ['accelerator', (v) => plain(v.accelerator, cap)],
     ['boot', (v) => plain(v.boot, cap)],
     ['guest network', (v) => plain(v.network, cap)],
+    ['QEMU control', (v) => plain(v.control, cap)],
     ['runtime', (v) => plain(v.runtime, cap)],
   ];
   return table(

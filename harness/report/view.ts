@@ -62,6 +62,8 @@ export interface TargetView {
   boot?: string;
   /** What the VM guest's network reached, in words (see networkText). */
   network?: string;
+  /** How QEMU's control channels were protected, in words (see controlText). */
+  control?: string;
   runtime?: string;
   /** The scenario the figures above come from (pid-ns where it ran). */
   from?: string;
@@ -175,6 +177,18 @@ export function networkText(t: TargetReport): string | undefined {
     : "open: the guest reaches the host's loopback services and what the host reaches (--guest-network)";
 }
 
+/** How QEMU's QMP and secrets channels were protected, in words; undefined for targets without a VM. */
+export function controlText(t: TargetReport): string | undefined {
+  const c = t.host?.controlChannel;
+  if (!c) return undefined;
+  return {
+    'unix-socket': 'Unix sockets in a folder only this user can open (mode 0700)',
+    'tcp-tls-psk':
+      'TCP on 127.0.0.1, TLS with a pre-shared key made for this boot: other local users cannot use them',
+    tcp: 'TCP on 127.0.0.1 without authentication: any local user could reach them',
+  }[c];
+}
+
 function column(t: TargetReport): string {
   if (t.kind === 'native') return `native ${osName(t.os)}`;
   if (t.kind === 'wsl') return `WSL on ${osName(t.host?.os ?? '?')}`;
@@ -255,6 +269,7 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
       ...(note.length > 0 ? { acceleratorNote: note.join('; ') } : {}),
       ...(bootText(t) ? { boot: bootText(t) } : {}),
       ...(networkText(t) ? { network: networkText(t) } : {}),
+      ...(controlText(t) ? { control: controlText(t) } : {}),
       ...(t.runtime ? { runtime: `${t.runtime.name} (${t.runtime.version})` } : {}),
       ...(rep ? { from: rep.name } : {}),
       timeline: timeline(t),

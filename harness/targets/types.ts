@@ -42,6 +42,11 @@ export interface TargetInfo {
     reusedVm?: boolean;
     /** What the VM guest's network reached (see GUEST_NETWORKS). */
     guestNetwork?: GuestNetwork;
+    /**
+     * How nslab reached QEMU's QMP and secrets channels: Unix sockets in a 0700 folder (POSIX), or TCP on
+     * 127.0.0.1 under TLS with a per-boot pre-shared key (Windows).
+     */
+    controlChannel?: 'unix-socket' | 'tcp-tls-psk' | 'tcp';
     /** How the guest came up: restored from a saved guest (and how long that took), or a cold boot. */
     boot?:
       | { mode: 'restore'; restoreMs: number }

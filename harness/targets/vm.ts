@@ -9,6 +9,7 @@ import { shellJoin } from '../util/shell-quote.ts';
 import type { AccelChoice } from '../vm/accel.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';
 import { guestNetworkOf, readState, vmDirs } from '../vm/state.ts';
+import { controlChannelOf } from '../vm/control-channel.ts';
 import { StartedVm, VmBuilder } from '../vm/vm.ts';
 import { hostModel, hostUname } from './native.ts';
 import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
@@ -158,6 +159,7 @@ export class VmTarget implements Target {
             : {}),
           ...(this.reused ? { reusedVm: true } : {}),
           guestNetwork: guestNetworkOf(s),
+          controlChannel: controlChannelOf(s.qmp),
           ...(s.boot ? { boot: s.boot } : {}),
           ...(qemu ? { qemu } : {}),
           ...(image ? { image } : {}),

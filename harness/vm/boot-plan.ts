@@ -39,12 +39,11 @@ export async function planBoot(c: VmConfig): Promise<BootPlan> {
   });
   if ('error' in decision)
     throw new EnvironmentError(decision.error, 'use --accel auto to let nslab pick what works');
-  // QEMU's version line, only where something needs it: the Apple Silicon minimum, the verdict's key.
+  // QEMU's version line, only where something needs it: the Apple Silicon and Windows minimums, the verdict's key.
   const remembers = decision.accel !== 'tcg' && c.accel === 'auto';
-  const appleSilicon = c.platform.os === 'darwin' && hostArch === 'aarch64';
-  const versionLine = remembers || appleSilicon ? await qemuVersionLine(qemu) : '';
-  const versionProblem =
-    appleSilicon && checkQemuVersion(parseQemuVersion(versionLine), c.platform, hostArch);
+  const floor = (c.platform.os === 'darwin' && hostArch === 'aarch64') || c.platform.os === 'win32';
+  const versionLine = remembers || floor ? await qemuVersionLine(qemu) : '';
+  const versionProblem = floor && checkQemuVersion(parseQemuVersion(versionLine), c.platform, hostArch);
   if (versionProblem) throw new EnvironmentError(versionProblem);
   // A hardware accelerator is proven by a guest that boots, not by a device that opens: under auto it
   // gets one trial, remembered per host, and TCG takes over when it fails.

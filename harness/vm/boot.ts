@@ -34,6 +34,7 @@ import { cleanupStale, writeState, type VmState } from './state.ts';
 import { defaultBootTimeoutMs, type VmConfig } from './vm-config.ts';
 import type { Mark } from './phases.ts';
 import { sendSecrets } from './secrets-channel.ts';
+import { writePskFile } from './control-channel.ts';
 import { loadSnapshot, migrationUris, saveSnapshot } from './snapshot.ts';
 import { snapshotPlan, type SnapshotPlan } from './snapshot-plan.ts';
 import type { BootKind } from './state.ts';
@@ -189,6 +190,7 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
     // Inside the try: a failure while writing the per-boot keys removes them too.
     await createRunFolder(dir);
     const clientKeyFile = await writeBootSecrets(dir, c.image, secrets);
+    if (c.platform.control === 'tcp') await writePskFile(dir); // the key of the TLS channels (Windows)
     qemu = await launchSaved(c, a, { dir, name, consoleLog, mark });
     const q = qemu;
     let boot: BootKind = a.restore

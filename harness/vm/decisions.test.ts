@@ -205,7 +205,12 @@ describe('qemuArgv (pure): every host × guest × accelerator', () => {
         cmdline: 'console=ttyS0 console=ttyAMA0',
         sshPort: 40022,
         consoleLog: '/run/vm-1/console.log',
-        qmp: platform === 'win32' ? { port: 40023 } : { socket: '/run/vm-1/qmp.sock' },
+        qmp:
+          platform === 'win32' ? { port: 40023, pskDir: 'C:\\run\\vm-1' } : { socket: '/run/vm-1/qmp.sock' },
+        secrets:
+          platform === 'win32'
+            ? { port: 40024, pskDir: 'C:\\run\\vm-1' }
+            : { socket: '/run/vm-1/secrets.sock' },
         pidfile: '/run/vm-1/qemu.pid',
         name: 'nslab-1',
       });
@@ -222,8 +227,19 @@ describe('qemuArgv (pure): every host × guest × accelerator', () => {
       );
       expect(argv).toContain(
         platform === 'win32'
-          ? 'tcp:127.0.0.1:40023,server=on,wait=off'
+          ? 'tcp:127.0.0.1:40023,server=on,wait=off,tls-creds=nslab-tls'
           : 'unix:/run/vm-1/qmp.sock,server=on,wait=off',
+      );
+      // Windows' TCP channels take only TLS with the boot's key; POSIX sockets need none.
+      const tls = argv.filter((a) => a.includes('tls'));
+      expect(tls).toEqual(
+        platform === 'win32'
+          ? [
+              'tcp:127.0.0.1:40023,server=on,wait=off,tls-creds=nslab-tls',
+              'tls-creds-psk,id=nslab-tls,endpoint=server,dir=C:\\run\\vm-1',
+              'socket,id=secrets,host=127.0.0.1,port=40024,server=on,wait=off,tls-creds=nslab-tls',
+            ]
+          : [],
       );
     });
   }
@@ -284,13 +300,20 @@ describe('finding QEMU', () => {
       'winget install --id SoftwareFreedomConservancy.QEMU --exact --silent --accept-package-agreements --accept-source-agreements',
     );
   });
-  it('refuses QEMU older than 8.2.1 on Apple Silicon only', () => {
+  it('refuses QEMU older than 8.2.1 on Apple Silicon, and nowhere else but Windows', () => {
     expect(parseQemuVersion('QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)')).toEqual([
       7, 2, 19,
     ]);
     expect(checkQemuVersion([8, 2, 0], platformFor('darwin'), 'aarch64')).toMatch(/8\.2\.1 or newer/);
     expect(checkQemuVersion([8, 2, 1], platformFor('darwin'), 'aarch64')).toBeUndefined();
     expect(checkQemuVersion([7, 2, 19], platformFor('linux'), 'x86_64')).toBeUndefined();
+  });
+  it('refuses QEMU older than 8.2 on Windows, whose QMP goes over TLS (7.2 answers no command there)', () => {
+    expect(checkQemuVersion([8, 1, 5], platformFor('win32'), 'x86_64')).toBe(
+      'QEMU 8.1.5 is too old for nslab on Windows: 8.2 or newer is needed, for QMP over TLS (winget upgrade SoftwareFreedomConservancy.QEMU)',
+    );
+    expect(checkQemuVersion([8, 2, 0], platformFor('win32'), 'x86_64')).toBeUndefined();
+    expect(checkQemuVersion([11, 0, 0], platformFor('win32'), 'aarch64')).toBeUndefined();
   });
 });
 

@@ -100,13 +100,18 @@ export function qemuArgvFor(
 export async function secretsAddressFor(c: VmConfig, dir: string): Promise<SecretsAddress | undefined> {
   if (!usesSecretsChannel(c.image.manifest)) return undefined;
   return c.platform.control === 'tcp'
-    ? { port: await freePort() }
+    ? { port: await freePort(), pskDir: dir }
     : { socket: runFile(dir, 'secretsSocket') };
 }
 
-/** Windows: QMP on a TCP port of its own, picked anew at each attempt (it may be the one taken). */
+/**
+ * Windows: QMP on a TCP port of its own, picked anew at each attempt (it may be the one taken), with TLS
+ * under the key in the run folder (writePskFile).
+ */
 export async function qmpAddressFor(c: VmConfig, dir: string): Promise<QmpAddress> {
-  return c.platform.control === 'tcp' ? { port: await freePort() } : { socket: runFile(dir, 'qmpSocket') };
+  return c.platform.control === 'tcp'
+    ? { port: await freePort(), pskDir: dir }
+    : { socket: runFile(dir, 'qmpSocket') };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Arch } from '../image/arch.ts';
 import type { HostOs } from '../platform/index.ts';
 import type { GuestNetwork } from '../vocabulary.ts';
 import { cpuModel, type Accel, type HostCpu } from './accel.ts';
+import { TLS_CREDS_ID, type ChannelAddress } from './control-channel.ts';
 
 export interface QemuArgvInput {
   platform: HostOs;
@@ -14,8 +15,8 @@ export interface QemuArgvInput {
   cmdline: string;
   sshPort: number;
   consoleLog: string;
-  /** A Unix socket path on POSIX hosts; a TCP port on 127.0.0.1 on Windows. */
-  qmp: { socket: string } | { port: number };
+  /** A Unix socket path on POSIX hosts; a TCP port on 127.0.0.1 on Windows, with TLS-PSK from `pskDir`. */
+  qmp: ChannelAddress;
   pidfile: string;
   name: string;
   memoryMiB?: number;
@@ -24,7 +25,7 @@ export interface QemuArgvInput {
    * The channel the boot's keys go over (images whose init waits on the virtio-serial port
    * nslab.secrets): a Unix socket in the VM's private folder, or a TCP port on 127.0.0.1 on Windows.
    */
-  secrets?: { socket: string } | { port: number };
+  secrets?: ChannelAddress;
   /** Start paused, waiting for a saved guest to be loaded over QMP (migrate-incoming). */
   incoming?: boolean;
   /** Default isolated: restrict=on, the guest reaches nothing but its SSH forward. */
@@ -47,7 +48,8 @@ export function qemuArgv(i: QemuArgvInput): string[] {
   const qmp =
     'socket' in i.qmp
       ? `unix:${i.qmp.socket},server=on,wait=off`
-      : `tcp:127.0.0.1:${i.qmp.port},server=on,wait=off`;
+      : `tcp:127.0.0.1:${i.qmp.port},server=on,wait=off${tlsOf(i.qmp)}`;
+  const pskDir = 'pskDir' in i.qmp ? i.qmp.pskDir : undefined;
   return [
     '-name', i.name,
     ...machine,
@@ -67,17 +69,22 @@ export function qemuArgv(i: QemuArgvInput): string[] {
     '-qmp', qmp,
     '-pidfile', i.pidfile,
     '-no-reboot',
+    // TCP channels (Windows) take only TLS with this boot's key (see ChannelAddress).
+    ...(pskDir ? ['-object', `tls-creds-psk,id=${TLS_CREDS_ID},endpoint=server,dir=${pskDir}`] : []),
     ...(i.secrets ? secretsChannel(i.secrets) : []),
     ...(i.incoming ? ['-incoming', 'defer'] : []),
   ]; // prettier-ignore
 }
 
+/** `,tls-creds=…` for a TCP channel with a key; nothing otherwise. */
+const tlsOf = (a: ChannelAddress) => ('pskDir' in a && a.pskDir ? `,tls-creds=${TLS_CREDS_ID}` : '');
+
 /** A virtio-serial port named nslab.secrets, backed by a socket that QEMU listens on and nslab writes to. */
-function secretsChannel(address: { socket: string } | { port: number }): string[] {
+function secretsChannel(address: ChannelAddress): string[] {
   const backend =
     'socket' in address
       ? `socket,id=secrets,path=${address.socket},server=on,wait=off`
-      : `socket,id=secrets,host=127.0.0.1,port=${address.port},server=on,wait=off`;
+      : `socket,id=secrets,host=127.0.0.1,port=${address.port},server=on,wait=off${tlsOf(address)}`;
   return [
     '-device', 'virtio-serial-pci,id=vser0',
     '-chardev', backend,

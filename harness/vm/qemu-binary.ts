@@ -61,8 +61,15 @@ export function checkQemuVersion(
   platform: Platform,
   hostArch: Arch,
 ): string | undefined {
-  if (platform.os !== 'darwin' || hostArch !== 'aarch64' || !version) return undefined;
+  if (!version) return undefined;
   const [a, b, c] = version;
+  // Windows: QMP is served over TLS there (see ChannelAddress); QEMU 7.2 sends the greeting over TLS and
+  // then answers no command (measured here: 7.2 stalls, 10.0 answers); 8.2 is the floor snapshots need too.
+  if (platform.os === 'win32')
+    return a > 8 || (a === 8 && b >= 2)
+      ? undefined
+      : `QEMU ${version.join('.')} is too old for nslab on Windows: 8.2 or newer is needed, for QMP over TLS (winget upgrade SoftwareFreedomConservancy.QEMU)`;
+  if (platform.os !== 'darwin' || hostArch !== 'aarch64') return undefined;
   const ok = a > 8 || (a === 8 && (b > 2 || (b === 2 && c >= 1)));
   return ok
     ? undefined

@@ -1,7 +1,8 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { connectChannel, type ChannelAddress } from './control-channel.ts';
 
-/** The QMP endpoint: a Unix socket on POSIX hosts, TCP on 127.0.0.1 on Windows. */
-export type QmpAddress = { socket: string } | { port: number };
+/** The QMP endpoint: a Unix socket on POSIX hosts, TLS-PSK over TCP on 127.0.0.1 on Windows. */
+export type QmpAddress = ChannelAddress;
 
 /**
  * Sends one QMP command (after the capabilities handshake) and resolves with its reply, or rejects on error
@@ -14,7 +15,13 @@ export function qmpCommand(
   args?: Record<string, unknown>,
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const sock: Socket = 'socket' in address ? connect(address.socket) : connect(address.port, '127.0.0.1');
+    let sock: Socket;
+    try {
+      sock = connectChannel(address, () => {});
+    } catch (error) {
+      reject(error as Error);
+      return;
+    }
     let buf = '';
     let stage: 'greeting' | 'caps' | 'command' = 'greeting';
     const timer = setTimeout(() => {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { secretsMessage, type BootSecrets } from '../image/secrets.ts';
 import { sleep } from '../util/process.ts';
+import { connectChannel, type ChannelAddress } from './control-channel.ts';
 
-/** Where QEMU listens for the boot's secrets: a Unix socket in the run folder, or TCP on 127.0.0.1 (Windows). */
-export type SecretsAddress = { socket: string } | { port: number };
+/** Where QEMU listens for the boot's secrets: like QMP (see ChannelAddress). */
+export type SecretsAddress = ChannelAddress;
 
 /** The console line the guest's init prints when it waits on the nslab.secrets port. */
 export const SECRETS_WANTED = 'nslab: waiting for secrets';
@@ -13,15 +14,15 @@ export const SECRETS_RECEIVED = 'nslab: secrets received';
 
 function writeOnce(address: SecretsAddress, message: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const sock: Socket = 'socket' in address ? connect(address.socket) : connect(address.port, '127.0.0.1');
+    const sock: Socket = connectChannel(address, () => sock.end(message, () => resolve()));
     sock.once('error', reject);
-    sock.once('connect', () => sock.end(message, () => resolve()));
   });
 }
 
 /**
  * Hands this boot's keys, the time and fresh entropy to the guest. QEMU may not listen yet right after a
- * spawn: retried until `timeoutMs`. Only the host can write there: the socket is in the private run folder.
+ * spawn: retried until `timeoutMs`. Only this user can write there: the socket is in the private run
+ * folder, or (Windows) the port takes only TLS with this boot's key.
  */
 export async function sendSecrets(
   address: SecretsAddress,

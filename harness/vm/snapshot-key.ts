@@ -28,6 +28,7 @@ const PER_RUN: Record<string, (value: string) => string> = {
   '-pidfile': () => '<pidfile>',
   '-netdev': (v) => v.replace(/hostfwd=tcp:127\.0\.0\.1:\d+-/, 'hostfwd=tcp:127.0.0.1:<port>-'),
   '-chardev': (v) => v.replace(/,(path=[^,]*|host=[^,]*,port=\d+)/, ',<address>'),
+  '-object': (v) => v.replace(/,dir=.*$/, ',dir=<run folder>'),
 };
 
 /**

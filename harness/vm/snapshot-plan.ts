@@ -46,8 +46,8 @@ export async function snapshotPlan(
     dir: 'run',
     name: 'vm',
     sshPort: 1,
-    qmp: c.platform.control === 'tcp' ? { port: 1 } : { socket: 'qmp' },
-    secrets: c.platform.control === 'tcp' ? { port: 1 } : { socket: 'secrets' },
+    qmp: c.platform.control === 'tcp' ? { port: 1, pskDir: 'run' } : { socket: 'qmp' },
+    secrets: c.platform.control === 'tcp' ? { port: 1, pskDir: 'run' } : { socket: 'secrets' },
   });
   const key = snapshotKey({
     imageDigest: c.image.manifest.digest,

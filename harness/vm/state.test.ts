@@ -31,7 +31,13 @@ describe('stateProblem (pure)', () => {
   };
   it('accepts what nslab writes for that folder', () => {
     expect(stateProblem(dir, good, platformFor('linux'))).toBeUndefined();
-    expect(stateProblem(dir, { ...good, qmp: { port: 4444 } }, platformFor('win32'))).toBeUndefined();
+    expect(
+      stateProblem(dir, { ...good, qmp: { port: 4444, pskDir: dir } }, platformFor('win32')),
+    ).toBeUndefined();
+  });
+  it('Windows: refuses a QMP port without its TLS key, or with a key from another folder', () => {
+    for (const qmp of [{ port: 4444 }, { port: 4444, pskDir: '/tmp/elsewhere' }])
+      expect(stateProblem(dir, { ...good, qmp }, platformFor('win32'))).toMatch(/QMP address/);
   });
   it.each([
     ['not an object', 'null', /is not a JSON object/],

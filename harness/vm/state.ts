@@ -70,7 +70,12 @@ export function stateProblem(
   if (!Number.isInteger(s.sshPort) || s.sshPort! < 1 || s.sshPort! > 65535) return 'has no valid sshPort';
   const qmpOk =
     platform.control === 'tcp'
-      ? s.qmp !== null && typeof s.qmp === 'object' && 'port' in s.qmp && Number.isInteger(s.qmp.port)
+      ? s.qmp !== null &&
+        typeof s.qmp === 'object' &&
+        'port' in s.qmp &&
+        Number.isInteger(s.qmp.port) &&
+        // The TLS key is read from the VM's own folder only.
+        s.qmp.pskDir === dir
       : s.qmp !== null &&
         typeof s.qmp === 'object' &&
         'socket' in s.qmp &&

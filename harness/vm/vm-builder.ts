@@ -1,5 +1,5 @@
 import type { BuiltImage } from '../image/manifest.ts';
-import { hostPlatform } from '../platform/index.ts';
+import { hostPlatform, type Platform } from '../platform/index.ts';
 import type { GuestNetwork } from '../vocabulary.ts';
 import type { AccelChoice } from './accel.ts';
 import { AccelVerdicts } from './accel-verdict.ts';
@@ -35,6 +35,12 @@ export class VmBuilder {
     return this;
   }
   /** false: always boot cold, and save nothing (--no-snapshot). */
+  /** Another host OS's decisions on this machine, where they can run here (tests: Windows' TCP channels). */
+  withPlatform(platform: Platform): this {
+    this.config.platform = platform;
+    return this;
+  }
+
   withSnapshots(on: boolean): this {
     this.config.snapshots = on;
     return this;
