@@ -24,7 +24,7 @@ import { findOnPath, skipNote } from './helpers/tools.ts';
 
 /** Every file a shell or the kernel reads as it is on disk: .gitattributes must keep them LF. */
 const SCRIPTS = ['harness/scenario/probe.sh', 'harness/targets/preflight.sh', 'harness/image/guest/init.sh'];
-const VERBATIM = [...SCRIPTS, '.ci/run', 'bin/nslab.mjs'];
+const VERBATIM = [...SCRIPTS, '.ci/run', '.ci/start-dockerd', 'bin/nslab.mjs'];
 
 const git = findOnPath('git');
 const isRoot = process.getuid?.() === 0;

@@ -98,7 +98,7 @@ describe.runIf(qemu)(
     }, 180_000);
 
     it.runIf(realQemu(ARCH))(
-      "why 8.2 is the floor: Debian 12's QEMU 7.2 greets over TLS, then answers no command",
+      `why 8.2 is the floor: Debian 12's QEMU 7.2 greets over TLS, then answers no command${skipNote(realQemu(ARCH), `qemu-system-${ARCH} is not on PATH`)}`,
       async () => {
         const dir = mkdtempSync(join(tmpdir(), 'nslab-tls72-'));
         try {
