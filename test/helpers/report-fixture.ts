@@ -145,6 +145,9 @@ export function vmTarget(): TargetReport {
       qemuPid: 5151,
       accelerator: 'kvm',
       acceleratorReason: '/dev/kvm is usable',
+      // What every VM run records since the guest network and the control channels are reported.
+      guestNetwork: 'isolated',
+      controlChannel: 'unix-socket',
     },
     phases: {
       qemuSpawned: 20,
@@ -216,3 +219,47 @@ export function reportOf(targets: TargetReport[], overrides: Partial<RunReport> 
 
 /** The two-target report: native and VM, each with a pass, a fail, an error and a skip. */
 export const reportFixture = (): RunReport => reportOf([nativeTarget(), vmTarget()]);
+
+/** `uname -a` of an Intel Mac, and what nslab records for a Windows host (Node's facts; it has no uname). */
+export const DARWIN_UNAME =
+  'Darwin mbp.local 23.6.0 Darwin Kernel Version 23.6.0: Mon Jul 29 21:13:00 PDT 2024; root:xnu-10063.141.2~1/RELEASE_X86_64 x86_64';
+export const WIN32_UNAME = 'Windows_NT DESKTOP-NSLAB 10.0.22631 Windows 11 Pro x86_64';
+
+const FOREIGN_HOSTS = {
+  darwin: {
+    os: 'darwin',
+    uname: DARWIN_UNAME,
+    kernel: {
+      name: 'Darwin',
+      release: '23.6.0',
+      version:
+        'Darwin Kernel Version 23.6.0: Mon Jul 29 21:13:00 PDT 2024; root:xnu-10063.141.2~1/RELEASE_X86_64',
+      machine: 'x86_64',
+    },
+    model: 'MacBookPro16,1',
+    qemuPid: 48213,
+    accelerator: 'hvf',
+    acceleratorReason: 'hvf is available (x86_64 guest on a x86_64 darwin host)',
+    controlChannel: 'unix-socket',
+  },
+  win32: {
+    os: 'win32',
+    uname: WIN32_UNAME,
+    kernel: { name: 'Windows_NT', release: '10.0.22631', version: 'Windows 11 Pro', machine: 'x86_64' },
+    qemuPid: 7364,
+    accelerator: 'whpx',
+    acceleratorReason: 'whpx is available (x86_64 guest on a x86_64 win32 host)',
+    controlChannel: 'tcp-tls-psk',
+  },
+} as const;
+
+/**
+ * The VM target of vmTarget() on an Intel Mac (hvf) or on Windows (whpx, QMP under TLS-PSK): only the host
+ * layer differs, in the words nslab records there. Synthetic, like the rest of this file.
+ */
+export function vmTargetOn(os: keyof typeof FOREIGN_HOSTS): TargetReport {
+  const t = vmTarget();
+  const h = FOREIGN_HOSTS[os];
+  t.host = { ...t.host!, ...h, kernel: { ...h.kernel } };
+  return t;
+}
