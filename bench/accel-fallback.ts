@@ -4,7 +4,8 @@
 //   (b) --accel auto, nothing remembered yet           kvm trial, abandoned, then the same boot under tcg
 //   (c) --accel auto, the failure remembered           straight to tcg
 // Each is `nslab scenario pid-ns --target vm --json` end to end. Where this host's own /dev/kvm opens, it is
-// used as it is (on machines of this project it hangs silently); elsewhere, or with --stand-in abort|silent,
+// used as it is (on machines of this project QEMU 7.2 aborts there: "failed to set MSR 0x10a to 0x69",
+// test/kvm-real.test.ts); elsewhere, or with --stand-in abort|silent,
 // a stand-in QEMU and KVM device reproduce the failure (test/helpers/stand-in-qemu.ts).
 // Usage: npm run bench:accel [-- --runs 5] [--stand-in abort|silent]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

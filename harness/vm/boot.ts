@@ -8,17 +8,9 @@ import { nextVerdict, settledFailure, type AccelFailure } from './accel-trial.ts
 import { planBoot, remember, rememberedFailure } from './boot-plan.ts';
 import { ConsoleLog } from './console-log.ts';
 import { AcceleratorFailedError, InterruptedError } from './errors.ts';
-import {
-  killQemu,
-  launchQemu,
-  qemuArgvFor,
-  qmpAddressFor,
-  secretsAddressFor,
-  type QemuHandle,
-} from './launch.ts';
+import { killQemu, launchQemu, type QemuHandle } from './launch.ts';
 import { disown } from './owned.ts';
 import { phaseClock } from './phases.ts';
-import { freePort } from './port.ts';
 import {
   closeSessions,
   readinessChecks,
@@ -27,8 +19,8 @@ import {
   type ReadinessContext,
 } from './readiness.ts';
 import { createRunFolder, newVmId, runFile, runFolderPath, vmName, writeBootSecrets } from './run-folder.ts';
-import { runtimeDir, runtimeDirChoice, shorterFolderHint, socketPathProblem } from './runtime-dir.ts';
-import { tmpdir } from 'node:os';
+import { runtimeDir } from './runtime-dir.ts';
+import { checkSocketRoom } from './socket-room.ts';
 import { StartedVm } from './started-vm.ts';
 import { cleanupStale, writeState, type VmState } from './state.ts';
 import { defaultBootTimeoutMs, type VmConfig } from './vm-config.ts';
@@ -42,62 +34,6 @@ import type { BootKind } from './state.ts';
 /** How long a restored guest may take to answer before it is abandoned for a cold boot. */
 const RESTORE_BOUND_MS = (accel: Accel) => (accel === 'tcg' ? 20_000 : 10_000);
 
-/**
- * The exact command the next boot would run first (`--show-command`), without booting. Only the VM's id
- * (its name and run folder) and the SSH port are picked anew by each boot. With a fallback planned, the
- * TCG command too (a fallback boot also gets a new id).
- */
-export async function showCommand(c: VmConfig): Promise<PlannedCommand[]> {
-  const { qemu, guestArch, hostCpu, decision, accels, remembered } = await planBoot(c);
-  rememberedFailure(c, decision, remembered); // says so on the log, as a boot would
-  const id = newVmId();
-  const dir = runFolderPath(checkSocketRoom(c, runtimeDir()), id);
-  const sshPort = c.sshPort ?? (await freePort());
-  const qmp = await qmpAddressFor(c, dir);
-  const secrets = await secretsAddressFor(c, dir);
-  const argv = (accel: Accel, incoming = false) => [
-    qemu,
-    ...qemuArgvFor(c, { guestArch, accel, hostCpu, dir, name: vmName(id), sshPort, qmp, secrets, incoming }),
-  ];
-  const cold: PlannedCommand[] = accels.map((accel) => ({ accel, argv: argv(accel) }));
-  const snap = await snapshotPlan(c, { qemu, guestArch, hostCpu, accel: accels[0]! });
-  if (!snap?.found) return cold;
-  return [
-    {
-      accel: snap.accel,
-      argv: argv(snap.accel, true),
-      comment: `restores the saved guest ${snap.found.state} (QMP migrate-incoming), then hands over this boot's keys:`,
-    },
-    { ...cold[0]!, comment: 'if the saved guest does not come up, nslab boots cold (with a new id):' },
-    ...cold.slice(1),
-  ];
-}
-
-/**
- * Throws EnvironmentError (exit 3) when a run folder's sockets under `root` would not fit the host's Unix
- * socket path limit: QEMU would fail to listen, and the failure would look like the accelerator's.
- */
-function checkSocketRoom(c: VmConfig, root: string): string {
-  const dir = runFolderPath(root, newVmId()); // every id has the same length
-  const problem = socketPathProblem(
-    [runFile(dir, 'qmpSocket'), runFile(dir, 'secretsSocket')],
-    c.platform.control === 'unix-socket' ? c.platform.socketPathMax : undefined,
-  );
-  if (problem)
-    throw new EnvironmentError(
-      problem,
-      shorterFolderHint(runtimeDirChoice(process.env, process.getuid?.(), tmpdir()).from),
-    );
-  return root;
-}
-
-/** One command line a boot would run; `comment` says when (the restore, and the cold boot after it). */
-export interface PlannedCommand {
-  accel: Accel;
-  argv: string[];
-  comment?: string;
-}
-
 /** Boots: cleans up after dead runs, plans, then tries each planned accelerator until one boots. */
 export async function bootVm(c: VmConfig): Promise<StartedVm> {
   const t0 = performance.now();
@@ -109,17 +45,17 @@ export async function bootVm(c: VmConfig): Promise<StartedVm> {
   let failedAtMs: number | undefined;
   // A saved guest of the first planned accelerator: restored instead of booted when it loads.
   const first = await snapshotPlan(c, { qemu, guestArch, hostCpu, accel: plan[0]! });
+  const common = { root, qemu, guestArch, hostCpu, t0 };
   if (first?.found) {
-    const common = { root, qemu, guestArch, hostCpu, accel: first.accel, reason, t0, trial: false, failed };
-    try {
-      return await attempt(c, { ...common, restore: first });
-    } catch (error) {
-      if (error instanceof InterruptedError) throw error;
-      c.log(`vm: the saved guest did not come up (${(error as Error).message.split('\n')[0]}); booting cold`);
-      await first.store.remove(first.key);
-      delete first.found;
-      failedAtMs = undefined;
-    }
+    const vm = await tryRestore(c, {
+      ...common,
+      accel: first.accel,
+      reason,
+      trial: false,
+      failed,
+      restore: first,
+    });
+    if (vm) return vm;
   }
   for (const accel of plan) {
     try {
@@ -127,11 +63,18 @@ export async function bootVm(c: VmConfig): Promise<StartedVm> {
       const trial = accel !== 'tcg' && c.accel === 'auto';
       const save =
         accel === first?.accel ? first : await snapshotPlan(c, { qemu, guestArch, hostCpu, accel });
-      const vm = await attempt(c, {
-        ...{ root, qemu, guestArch, hostCpu, accel, reason, t0, trial, failed, failedAtMs },
-        ...(save && !save.found ? { save } : {}),
-        snapshotsOff: !save,
-      });
+      // After a failed trial, the fallback's own saved guest where there is one, as at the start.
+      const restored =
+        save?.found && save !== first
+          ? await tryRestore(c, { ...common, accel, reason, trial: false, failed, failedAtMs, restore: save })
+          : undefined;
+      const vm =
+        restored ??
+        (await attempt(c, {
+          ...{ ...common, accel, reason, trial, failed, failedAtMs },
+          ...(save && !save.found ? { save } : {}),
+          snapshotsOff: !save,
+        }));
       if (key && accel !== 'tcg' && !remembered?.ok) await remember(c, key, { ok: true });
       // A failure is remembered once TCG has booted the same image (so the image was not the cause), and
       // settles only when it was certain or came twice in a row (see nextVerdict).
@@ -153,6 +96,22 @@ export async function bootVm(c: VmConfig): Promise<StartedVm> {
     }
   }
   throw new Error('unreachable: the accelerator plan always ends in a boot or an error');
+}
+
+/** Restores a saved guest; undefined when it does not come up (said on the log, the snapshot removed). */
+async function tryRestore(
+  c: VmConfig,
+  a: Attempt & { restore: SnapshotPlan },
+): Promise<StartedVm | undefined> {
+  try {
+    return await attempt(c, a);
+  } catch (error) {
+    if (error instanceof InterruptedError) throw error;
+    c.log(`vm: the saved guest did not come up (${(error as Error).message.split('\n')[0]}); booting cold`);
+    await a.restore.store.remove(a.restore.key);
+    delete a.restore.found;
+    return undefined;
+  }
 }
 
 interface Attempt {

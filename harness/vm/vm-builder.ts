@@ -3,7 +3,8 @@ import { hostPlatform, type Platform } from '../platform/index.ts';
 import type { GuestNetwork } from '../vocabulary.ts';
 import type { AccelChoice } from './accel.ts';
 import { AccelVerdicts } from './accel-verdict.ts';
-import { bootVm, showCommand, type PlannedCommand } from './boot.ts';
+import { bootVm } from './boot.ts';
+import { showCommand, type PlannedCommand } from './show-command.ts';
 import type { StartedVm } from './started-vm.ts';
 import type { VmConfig } from './vm-config.ts';
 

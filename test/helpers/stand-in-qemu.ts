@@ -7,8 +7,9 @@ import { findOnPath } from './tools.ts';
 /**
  * How a stand-in QEMU behaves when nslab asks it for a hardware accelerator (kvm, hvf, whpx). Under tcg it
  * is the real QEMU. These reproduce, on any host, what some hosts do with a /dev/kvm that opens:
- * - `abort`: what QEMU 8 does under nested KVM: "failed to set MSR 0x10a", then SIGABRT;
- * - `silent`: the guest runs but never prints (QEMU 7 under the same nested KVM);
+ * - `abort`: what QEMU does under nested KVM on this project's machines (QEMU 7.2 here, and 8.x elsewhere):
+ *   "failed to set MSR 0x10a", then SIGABRT (test/kvm-real.test.ts checks the real device);
+ * - `silent`: the guest runs but never prints, as reported from other nested-KVM hosts;
  * - `stall`: the guest prints its kernel log and then stops short of readiness, as nested hypervisors on
  *   hosted runners do (WHPX on windows-2025, HVF on Intel macOS): its init is `cat`, which waits on the
  *   console for ever;
