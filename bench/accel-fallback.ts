@@ -97,6 +97,12 @@ try {
     `  (c) --accel auto, failure remembered            ${s(m.remembered)}   ${d(m.remembered - m.tcg)} vs (a), ratio ${(m.remembered / m.tcg).toFixed(2)}`,
   );
   console.log(`aims: (b) - (a) at most 4 s; (c) - (a) at most 0.3 s`);
+  const missed = [
+    ...(m.first - m.tcg > 4000 ? [`(b) - (a) is ${s(m.first - m.tcg)}, over 4 s`] : []),
+    ...(m.remembered - m.tcg > 300 ? [`(c) - (a) is ${s(m.remembered - m.tcg)}, over 0.3 s`] : []),
+  ];
+  for (const x of missed) console.log(`  aim missed: ${x}`);
+  if (missed.length > 0) process.exitCode = 1;
   console.log(
     `all runs (ms): ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map(Math.round)])))}`,
   );

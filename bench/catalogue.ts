@@ -45,6 +45,12 @@ try {
   console.log(`  (b) scenario all --target vm          ${s(m.allVm)}   +${s(m.allVm - m.pidNsVm)} vs (a)`);
   console.log(`  (c) scenario all --target native      ${s(m.allNative)}`);
   console.log(`aims: (b) - (a) at most 3 s; (c) under 1.5 s`);
+  const missed = [
+    ...(m.allVm - m.pidNsVm > 3000 ? [`(b) - (a) is ${s(m.allVm - m.pidNsVm)}, over 3 s`] : []),
+    ...(m.allNative >= 1500 ? [`(c) is ${s(m.allNative)}, not under 1.5 s`] : []),
+  ];
+  for (const x of missed) console.log(`  aim missed: ${x}`);
+  if (missed.length > 0) process.exitCode = 1;
   console.log(
     `all runs (ms): ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map(Math.round)])))}`,
   );

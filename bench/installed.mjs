@@ -33,6 +33,10 @@ try {
   console.log(`  clone      node bin/nslab.mjs scenario pid-ns --json   ${m.clone.toFixed(0)}`);
   console.log(`  installed  nslab scenario pid-ns --json (npm -g)        ${m.installed.toFixed(0)}`);
   console.log(`ratio installed/clone: ${(m.installed / m.clone).toFixed(2)} (aim: at most 1.2)`);
+  if (m.installed / m.clone > 1.2) {
+    console.log(`  aim missed: ratio ${(m.installed / m.clone).toFixed(2)}, over 1.2`);
+    process.exitCode = 1;
+  }
   if (argv.json) console.log(JSON.stringify({ runs, times, medians: m }));
 } finally {
   rmSync(tmp, { recursive: true, force: true });

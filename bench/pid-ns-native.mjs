@@ -1,30 +1,41 @@
 #!/usr/bin/env zx
-// End-to-end cost of `nslab scenario pid-ns --target native` against the bare minimum the same
-// experiment needs: `unshare --pid --fork --mount-proc true`. Medians over several interleaved runs.
-// Usage: npm run bench [-- --runs 9]
+// End-to-end cost of `nslab scenario pid-ns --target native` against a floor doing the same work without
+// Node: probe.sh run by `sh -s` with the words nslab gives it (bench/floor.mjs). Medians over interleaved
+// runs and their ratio. Aim (exit 1 when missed): nslab within 0.5 s of the floor (Node's start, the
+// scenario's load and the report are the difference). Usage: npm run bench [-- --runs 9]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argv } from 'zx';
+import { prepareNativeFloor } from './floor.mjs';
 import { $, interleaved, median } from './stats.mjs';
 
 const runs = Number(argv.runs ?? 7);
-const reports = mkdtempSync(join(tmpdir(), 'nslab-bench-'));
+const work = mkdtempSync(join(tmpdir(), 'nslab-bench-'));
 $.verbose = false;
 $.quiet = true;
 try {
+  const floor = await prepareNativeFloor(work);
   const times = await interleaved(
     {
-      baseline: () => $`unshare --pid --fork --mount-proc true`,
-      nslab: () => $`node bin/nslab.mjs scenario pid-ns --target native --json --report-dir ${reports}`,
+      floor,
+      nslab: () =>
+        $`node bin/nslab.mjs scenario pid-ns --target native --json --report-dir ${join(work, 'r')}`,
     },
     runs,
   );
   const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
   console.log(`runs per case: ${runs} (medians, ms)`);
-  console.log(`  baseline  unshare --pid --fork --mount-proc true   ${m.baseline.toFixed(1)}`);
-  console.log(`  nslab     scenario pid-ns --target native --json   ${m.nslab.toFixed(1)}`);
-  console.log(`ratio nslab/baseline: ${(m.nslab / m.baseline).toFixed(1)}x`);
+  console.log(`  floor  sh -s probe.sh, pid-ns's words, no Node        ${m.floor.toFixed(1)}`);
+  console.log(`  nslab  scenario pid-ns --target native --json         ${m.nslab.toFixed(1)}`);
+  console.log(
+    `ratio nslab/floor: ${(m.nslab / m.floor).toFixed(1)}; nslab - floor: ${(m.nslab - m.floor).toFixed(0)} ms`,
+  );
+  console.log('aim: nslab - floor at most 500 ms');
+  if (m.nslab - m.floor > 500) {
+    console.log(`  aim missed: nslab - floor is ${(m.nslab - m.floor).toFixed(0)} ms`);
+    process.exitCode = 1;
+  }
 } finally {
-  rmSync(reports, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 }

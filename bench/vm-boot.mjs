@@ -1,44 +1,65 @@
 #!/usr/bin/env zx
-// (a) the floor: a plain QEMU boot of the same kernel + initrd with the same machine flags, to the SSH banner
-//     and one `true` over OpenSSH, driven by a few lines of shell;
-// (b) `nslab scenario pid-ns --target vm` end to end.
-// Medians of interleaved runs, and the ratio b/a. Usage: npm run bench:vm [-- --runs 5]
+// `nslab scenario pid-ns --target vm` against floors that do the same work (bench/floor.mjs), interleaved,
+// medians and ratios measured in the same run:
+//   (a) cold floor: plain QEMU with nslab's command line and devices, the secrets, one `ssh true`
+//   (b) nslab, cold boot (--no-snapshot)
+//   (c) restore floor: plain QEMU loading the same saved guest over QMP, the secrets, one `ssh true`
+//   (d) nslab, restored from its saved guest (the default)
+// Aims (exit 1 when one is missed): b/a at most 1.5; d/c at most 2.0 (nslab's Node start, its checks and
+// the probe are the difference). Usage: npm run bench:vm [-- --runs 5]
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argv } from 'zx';
 import { $, interleaved, median } from './stats.mjs';
-import { prepareFloor } from './floor.mjs';
+import { prepareFloors } from './floor.mjs';
 
 const runs = Number(argv.runs ?? 5);
 $.verbose = false;
 $.quiet = true;
 const work = mkdtempSync(join(tmpdir(), 'nslab-bench-vm-'));
+const env = { ...process.env, NSLAB_RUNTIME_DIR: join(work, 'run'), XDG_STATE_HOME: join(work, 'state') };
+const reports = join(work, 'reports');
+const nslab = (...args) =>
+  $({ env })`node bin/nslab.mjs scenario pid-ns --target vm ${args} --json --report-dir ${reports}`;
 try {
-  // One run first: the accelerator nslab uses here (after its own trial), which the floor then uses too.
-  await $`node bin/nslab.mjs scenario pid-ns --target vm --json --report-dir ${join(work, 'reports')}`;
-  const used = JSON.parse(readFileSync(join(work, 'reports', 'latest', 'report.json'), 'utf8')).targets[0]
-    .host.accelerator;
-  const floor = await prepareFloor(work, used);
+  // One run first: the accelerator nslab uses here (after its own trial), and its saved guest.
+  await nslab();
+  const used = JSON.parse(readFileSync(join(reports, 'latest', 'report.json'), 'utf8')).targets[0].host
+    .accelerator;
+  const floors = await prepareFloors(work, used, env);
+  if (!floors.restore) throw new Error('nslab saved no guest for this command line: no restore to compare');
   const times = await interleaved(
     {
-      baseline: floor,
-      nslab: () =>
-        $`node bin/nslab.mjs scenario pid-ns --target vm --json --report-dir ${join(work, 'reports')}`,
+      coldFloor: floors.cold,
+      cold: () => nslab('--no-snapshot'),
+      restoreFloor: floors.restore,
+      restore: () => nslab(),
     },
     runs,
   );
   const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-  const phases = JSON.parse(readFileSync(join(work, 'reports', 'latest', 'report.json'), 'utf8')).targets[0]
-    .phases;
-  console.log(`runs per case: ${runs} (medians, ms; TCG unless an accelerator is usable)`);
-  console.log(`  (a) plain QEMU boot + ssh true (shell)         ${m.baseline.toFixed(0)}`);
-  console.log(`  (b) nslab scenario pid-ns --target vm --json    ${m.nslab.toFixed(0)}`);
-  console.log(`ratio b/a: ${(m.nslab / m.baseline).toFixed(2)}`);
+  const cold = m.cold / m.coldFloor;
+  const restore = m.restore / m.restoreFloor;
+  console.log(`runs per case: ${runs} (medians, ms; accelerator ${used})`);
+  console.log(`  (a) cold floor: plain QEMU, secrets, ssh true       ${m.coldFloor.toFixed(0)}`);
+  console.log(
+    `  (b) nslab scenario pid-ns --target vm --no-snapshot  ${m.cold.toFixed(0)}   b/a ${cold.toFixed(2)}`,
+  );
+  console.log(`  (c) restore floor: QMP load, secrets, ssh true       ${m.restoreFloor.toFixed(0)}`);
+  console.log(
+    `  (d) nslab scenario pid-ns --target vm                ${m.restore.toFixed(0)}   d/c ${restore.toFixed(2)}`,
+  );
+  console.log('aims: b/a at most 1.5; d/c at most 2.0');
+  const missed = [
+    ...(cold > 1.5 ? [`b/a is ${cold.toFixed(2)}, over 1.5`] : []),
+    ...(restore > 2.0 ? [`d/c is ${restore.toFixed(2)}, over 2.0`] : []),
+  ];
+  for (const x of missed) console.log(`  aim missed: ${x}`);
   console.log(
     `all runs (ms): ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map(Math.round)])))}`,
   );
-  console.log(`last nslab run's boot phases (ms from spawn): ${JSON.stringify(phases)}`);
+  if (missed.length > 0) process.exitCode = 1;
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -8,6 +8,13 @@ describe('the skip-reasons reporter (pure parts)', () => {
     );
     expect(skipReason('runs as root (skipped: needs root) > a case', undefined)).toBe('needs root');
     expect(skipReason('a case', '  ')).toBeUndefined();
+    // A reason with parentheses of its own, in a suite's name or at the end of the test's.
+    expect(skipReason('docker (skipped: no daemon (.ci/run starts one)) > a case', undefined)).toBe(
+      'no daemon (.ci/run starts one)',
+    );
+    expect(skipReason('a case (skipped: no daemon (.ci/run starts one))', undefined)).toBe(
+      'no daemon (.ci/run starts one)',
+    );
   });
   it('lists every skip with its reason, and counts those without one', () => {
     expect(

@@ -14,7 +14,7 @@ export interface SkippedTest {
 /** The reason a skipped test gives, from its note or from its full name. Pure. */
 export function skipReason(fullName: string, note: string | undefined): string | undefined {
   if (note?.trim()) return note.trim();
-  return /\(skipped: ([^)]+)\)/.exec(fullName)?.[1];
+  return /\(skipped: (.+?)\)(?= > |$)/.exec(fullName)?.[1];
 }
 
 /** The lines the run ends with: every skip and its reason, and those without one. Pure. */
