@@ -55,7 +55,7 @@ export function addVmOptions(cmd: Command): Command {
     )
     .option(
       '--no-snapshot',
-      'vm: boot cold and save nothing; by default a booted guest is saved next to the image once and later runs restore it (about 3 s faster under TCG)',
+      'vm: boot cold and save nothing; by default a booted guest is saved next to the image once and later runs restore it (seconds faster under TCG: npm run bench:boot measures it)',
     )
     .option(
       '--guest-network',
