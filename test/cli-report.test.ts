@@ -169,21 +169,25 @@ describe('nslab report open', () => {
   it.runIf(SCRIPT)(
     `on a terminal and a desktop, starts xdg-open on the report and does not wait for it${noScript}`,
     async () => {
-      // A stand-in xdg-open that takes longer than the CLI and records what it was asked to open.
+      // A stand-in xdg-open that records what it was asked to open only once this test lets it go on (the
+      // gate): a CLI that waited for it would never return. (It gives up after 60 s, saying so, so that a
+      // failed test leaves nothing running.)
       const bin = join(dir, 'fake-bin');
       mkdirSync(bin, { recursive: true });
       const opened = join(dir, 'opened.txt');
+      const gate = join(dir, 'opener-may-finish');
       writeFileSync(
         join(bin, 'xdg-open'),
-        `#!/bin/sh\n'${findOnPath('sleep')}' 2\necho "$@" > '${opened}'\n`,
+        `#!/bin/sh\ni=0\nuntil [ -e '${gate}' ]; do\n  i=$((i + 1)); [ $i -gt 600 ] && { echo 'gave up waiting' > '${opened}'; exit 1; }\n  '${findOnPath('sleep')}' 0.1\ndone\necho "$@" > '${opened}'\n`,
       );
       chmodSync(join(bin, 'xdg-open'), 0o755);
       const r = await onTerminal(bin);
       expect(r.exitCode).toBe(0);
       const html = readlinkSync(join(dir, 'open', 'latest'));
       expect(r.stdout).toContain(`${html}/report.html`);
-      // The CLI has returned before the opener finished: it was started detached, not awaited.
+      // The CLI has returned while the opener could not finish: it was started detached, not awaited.
       expect(existsSync(opened)).toBe(false);
+      writeFileSync(gate, '');
       for (let i = 0; i < 100 && !existsSync(opened); i++) await new Promise((w) => setTimeout(w, 100));
       expect(readFileSync(opened, 'utf8').trim()).toBe(join(dir, 'open', html, 'report.html'));
     },
