@@ -1,18 +1,41 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostArch } from '../harness/image/arch.ts';
-import { listImages } from '../harness/image/cache.ts';
-import { DEFAULT_IMAGE_CACHE } from '../harness/cli/paths.ts';
+import type { Arch } from '../harness/vocabulary.ts';
 import { projectImage, qemuProcessesWith } from './helpers/image.ts';
 import { realQemu, standInQemu } from './helpers/stand-in-qemu.ts';
 import { findOnPath, skipNote } from './helpers/tools.ts';
 
-// `nslab doctor` on this very host: its findings must match what the host really has.
+// `nslab doctor` on this very host: its findings must match what the host really has, as the shell and the
+// files say it (uname, command -v, the cache's own manifests), not as nslab's own functions compute it.
 const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
-const ARCH = hostArch();
+const uname = (flag: string) => execaSync('uname', [flag]).stdout;
+// On Linux, uname -m names the architectures as nslab does (x86_64, aarch64).
+const ARCH = uname('-m') as Arch;
+/** Where `sh` finds a program on PATH, or undefined. */
+const commandV = (name: string) => {
+  const r = execaSync('sh', ['-c', 'command -v "$1"', 'sh', name], { reject: false });
+  return r.exitCode === 0 ? r.stdout : undefined;
+};
+/** A clone's image cache is its vm-images folder; each image is a folder with its manifest.json. */
+const CACHE = new URL('../vm-images', import.meta.url).pathname;
+const cachedDigests = () =>
+  (existsSync(CACHE) ? readdirSync(CACHE) : [])
+    .filter((d) => existsSync(join(CACHE, d, 'manifest.json')))
+    .map((d) => JSON.parse(readFileSync(join(CACHE, d, 'manifest.json'), 'utf8')).digest as string)
+    .sort();
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'nslab-doctor-'));
@@ -34,22 +57,29 @@ describe('nslab doctor', () => {
     const report = JSON.parse(String(r.stdout));
     const f = report.facts;
     expect(f.host).toEqual({
-      platform: process.platform,
+      platform: 'linux',
       arch: ARCH,
-      os: os.type(),
-      release: os.release(),
-      version: os.version(),
+      os: uname('-s'),
+      release: uname('-r'),
+      version: uname('-v'),
     });
-    for (const q of f.qemu) expect(q.path).toBe(realQemu(q.arch));
+    // Both guest architectures, each QEMU where the shell finds it on PATH (none: no path).
+    expect(f.qemu.map((q: { arch: string; path?: string }) => ({ arch: q.arch, path: q.path }))).toEqual([
+      { arch: 'x86_64', path: commandV('qemu-system-x86_64') },
+      { arch: 'aarch64', path: commandV('qemu-system-aarch64') },
+    ]);
     expect(f.runtime).toMatchObject({ from: 'NSLAB_RUNTIME_DIR', exists: true });
     expect(f.runtime.problem).toBeUndefined();
-    expect(f.cache.images.map((i: { digest: string }) => i.digest).sort()).toEqual(
-      (await listImages(DEFAULT_IMAGE_CACHE)).map((m) => m.digest).sort(),
+    expect(f.cache.root).toBe(CACHE);
+    expect(f.cache.images.map((i: { digest: string }) => i.digest).sort()).toEqual(cachedDigests());
+    expect(f.native.uid).toBe(Number(execaSync('id', ['-u']).stdout));
+    expect(f.tools.map((t: { name: string; path?: string }) => ({ name: t.name, path: t.path }))).toEqual(
+      ['unshare', 'nsenter', 'ps'].map((name) => ({ name, path: commandV(name) })),
     );
-    expect(f.native.uid).toBe(process.getuid!());
-    expect(f.tools.find((t: { name: string }) => t.name === 'unshare').path).toBe(findOnPath('unshare'));
-    // The exit code follows the verdict: 0 when a VM run can start, 3 when not.
-    expect(r.exitCode).toBe(report.vmPossible ? 0 : 3);
+    // A VM run can start here when QEMU for this host is there (a private runtime folder it is, and an
+    // archive that answers, below); the exit code follows: 0 when it can, 3 when not.
+    const qemuHere = commandV(`qemu-system-${ARCH}`) !== undefined;
+    expect(r.exitCode).toBe(qemuHere ? 0 : 3);
     // Possible: QEMU for this host, a private runtime folder (it is), and a cached image or an archive
     // that answers (it does here: the build tests fetch from it).
     expect(f.builders.archive).toMatchObject({
@@ -57,7 +87,7 @@ describe('nslab doctor', () => {
       answers: true,
       detail: 'HTTP 200',
     });
-    expect(report.vmPossible).toBe(realQemu(ARCH) !== undefined);
+    expect(report.vmPossible).toBe(qemuHere);
   });
 
   it('the text form names each section and ends with the verdict', async () => {

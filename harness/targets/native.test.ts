@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_FACTS_SCRIPT, decideAccess, parseAccessFacts, type AccessFacts } from './native-access.ts';
+import { decideAccess, parseAccessFacts, type AccessFacts } from './native-access.ts';
 import { NativeTarget } from './native.ts';
 import { runScenario } from '../scenario/run.ts';
 import { USERNS_DISABLED } from '../../test/helpers/userns-off.ts';
@@ -37,9 +37,19 @@ describe('decideAccess (pure)', () => {
     ['max_user_namespaces=0', { maxUserNamespaces: 0 }, 'skip:userns-disabled'],
     ['nothing else explains it', { maxUserNamespaces: 100 }, 'skip:needs-root'],
   ])('%s → %s', (_what, facts, expected) => {
-    const d = decideAccess({ ...base, ...facts });
-    expect('access' in d ? `access:${d.access}` : `skip:${d.skip.reason}`).toBe(expected);
-    if ('skip' in d) expect(d.skip.hint).toBeTruthy();
+    const [kind, ...rest] = expected.split(':');
+    // An access is the access alone; a skip is its reason, what was found and what to do (a hint, always).
+    expect(decideAccess({ ...base, ...facts })).toEqual(
+      kind === 'access'
+        ? { access: rest.join(':') }
+        : {
+            skip: {
+              reason: rest.join(':'),
+              detail: expect.stringMatching(/\S/),
+              hint: expect.stringMatching(/\S/),
+            },
+          },
+    );
   });
 
   it('parses the facts script output', () => {
@@ -83,25 +93,53 @@ describe('NativeTarget on this machine', () => {
     expect(result.observations?.outside.pid).not.toBe(1);
   });
 
+  /**
+   * What nobody can do on this host, found without nslab's facts script: its uid, whether `sudo -n` works
+   * for it, and whether an unprivileged `unshare` can make a user namespace (with a PID namespace in it).
+   */
+  const asNobody = async () => {
+    const sh = (script: string) =>
+      execa(NOBODY[0]!, [...NOBODY.slice(1), 'sh', '-c', script], { reject: false });
+    const userns = await sh('unshare --user --map-root-user --pid --fork --mount-proc true');
+    return {
+      uid: (await sh('id -u')).stdout.trim(),
+      sudo: (await sh('sudo -n true')).exitCode === 0,
+      userns: userns.exitCode === 0,
+      why: userns.stderr.trim() || `exit ${userns.exitCode}`,
+    };
+  };
+
   it.runIf(isRoot)(
-    `as an unprivileged user: rootless through a user namespace when the kernel allows it, else a named skip${skipNote(isRoot, 'needs root')}`,
-    async () => {
+    `as an unprivileged user where the kernel lets it make a user namespace: rootless, and pid-ns passes${skipNote(isRoot, 'needs root')}`,
+    async (ctx) => {
+      const host = await asNobody();
+      expect(host.uid).toBe('65534');
+      if (host.sudo) return ctx.skip('sudo -n works for nobody here: the target would use sudo');
+      if (!host.userns) return ctx.skip(`nobody cannot make a user namespace here: ${host.why}`);
       const target = new NativeTarget({ prefix: NOBODY });
-      const facts = parseAccessFacts(
-        (await execa(NOBODY[0]!, [...NOBODY.slice(1), 'sh', '-c', ACCESS_FACTS_SCRIPT])).stdout,
-        'linux',
-      );
-      expect(facts.uid).toBe(65534);
       const { info, skip } = await target.prepare();
-      if (facts.userns) {
-        expect(info.access).toBe('userns');
-        const result = await runScenario(pidNs, target, { info });
-        expect(result.status).toBe('pass');
-        expect(result.observations?.inside.pid).toBe(1);
-        expect(result.observations?.outside.nspid?.at(-1)).toBe(1);
-      } else {
-        expect(skip?.reason).toMatch(/^(needs-root|userns-disabled|apparmor-userns)$/);
-      }
+      expect(skip).toBeUndefined();
+      expect(info.access).toBe('userns');
+      const result = await runScenario(pidNs, target, { info });
+      expect(result.status).toBe('pass');
+      expect(result.observations?.inside.pid).toBe(1);
+      expect(result.observations?.outside.nspid?.at(-1)).toBe(1);
+    },
+  );
+
+  it.runIf(isRoot)(
+    `as an unprivileged user where the kernel does not let it: a named skip${skipNote(isRoot, 'needs root')}`,
+    async (ctx) => {
+      const host = await asNobody();
+      expect(host.uid).toBe('65534');
+      if (host.sudo) return ctx.skip('sudo -n works for nobody here: the target would use sudo');
+      if (host.userns)
+        return ctx.skip(
+          'nobody can make a user namespace here (the test above runs); see also the next test',
+        );
+      const { info, skip } = await new NativeTarget({ prefix: NOBODY }).prepare();
+      expect(info.access).toBeUndefined();
+      expect(skip?.reason).toMatch(/^(needs-root|userns-disabled|apparmor-userns)$/);
     },
   );
 
