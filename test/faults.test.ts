@@ -26,6 +26,8 @@ import { projectImage, qemuProcessesWith } from './helpers/image.ts';
 import { realQemu } from './helpers/stand-in-qemu.ts';
 import { findOnPath, skipNote } from './helpers/tools.ts';
 import { stderrSays } from './helpers/interrupt.ts';
+import { ABORT_GRACE_MS } from '../harness/ssh/index.ts';
+import { QMP_STOP_GIVE_UP_MS } from '../harness/vm/started-vm.ts';
 
 const BIN = new URL('../bin/nslab.mjs', import.meta.url).pathname;
 const ARCH = hostArch();
@@ -40,11 +42,7 @@ const nothingLeft = async () => {
   expect(await qemuProcessesWith(runtime)).toEqual([]);
   expect(readdirSync(runtime).filter((d) => d.startsWith('vm-'))).toEqual([]);
 };
-// Give-ups that the bounds below are derived from, as the source has them (not exported there):
-/** harness/ssh/client.ts ABORT_GRACE_MS: an aborted command's channel is given up on after this. */
-const ABORT_GRACE_MS = 1000;
-/** harness/vm/started-vm.ts stop(): each QMP step's command is given up on after this. */
-const QMP_STOP_GIVE_UP_MS = 2000;
+// The give-ups the bounds below are derived from, from the source itself.
 /** What a timer may fire late by on a loaded host (the deadline's, the grace's). */
 const TIMER_LATENESS_MS = 250;
 /** stop()'s checks poll every 20 ms: what a step's wait may overrun by, and the run folder's removal. */

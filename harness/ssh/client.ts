@@ -45,7 +45,7 @@ export interface ExecResult {
 }
 
 /** How long an aborted command's channel may take to close before its result is given up on. */
-const ABORT_GRACE_MS = 1000;
+export const ABORT_GRACE_MS = 1000;
 
 /** The key type named at the start of an SSH wire-format public key ("ssh-ed25519"). Pure. */
 export const keyType = (blob: Buffer) => blob.subarray(4, 4 + blob.readUInt32BE(0)).toString('latin1');

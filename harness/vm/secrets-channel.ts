@@ -29,11 +29,11 @@ export async function sendSecrets(
   secrets: BootSecrets,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const message = secretsMessage(secrets, Date.now(), randomBytes(64));
   const until = performance.now() + timeoutMs;
   for (;;) {
     try {
-      return await writeOnce(address, message);
+      // The time of this attempt: the guest sets its clock from it, and retries must not make it stale.
+      return await writeOnce(address, secretsMessage(secrets, Date.now(), randomBytes(64)));
     } catch (error) {
       if (performance.now() > until)
         throw new Error(`could not hand the keys to the guest: ${(error as Error).message}`, {

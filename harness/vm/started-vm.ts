@@ -11,6 +11,9 @@ import { qmpCommand } from './qmp.ts';
 import { runFile } from './run-folder.ts';
 import { isOurQemu, runningState, type VmState } from './state.ts';
 
+/** How long stop() waits for each QMP step's answer (quit, system_powerdown) before the next step. */
+export const QMP_STOP_GIVE_UP_MS = 2000;
+
 /** A running VM: run commands over SSH, read its console, stop it (idempotent; `await using` stops it too). */
 export class StartedVm {
   readonly dir: string;
@@ -141,7 +144,7 @@ export class StartedVm {
       if (isOurQemu(pid, this.state.name)) {
         for (const step of hostPlatform.stopPlan(options.clean ?? false)) {
           try {
-            if (step.do === 'qmp') await qmpCommand(qmp, step.command, 2000);
+            if (step.do === 'qmp') await qmpCommand(qmp, step.command, QMP_STOP_GIVE_UP_MS);
             else if (step.do === 'tree-kill') await treeKill(hostPlatform, pid);
             else process.kill(pid, step.signal);
           } catch {
