@@ -40,7 +40,7 @@ describe('.ci/start-dockerd: CI fails when the daemon it starts does not answer'
     );
     const r = await run(dir);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain("failed to start daemon: Devices cgroup is not mounted");
+    expect(r.stderr).toContain('failed to start daemon: Devices cgroup is not mounted');
     expect(r.stderr).toContain('ci: the Docker daemon started for the tests did not answer within 2 s');
   });
   it('a daemon that answers already: exit 0, nothing started', async () => {
