@@ -9,6 +9,7 @@ import { registerImageCommands } from './image-command.ts';
 import { registerVmCommands } from './vm-command.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
 import { registerReportCommands } from './report-command.ts';
+import { flushStdio } from '../util/flush-stdio.ts';
 
 /** Builds the `nslab` command tree. Separate from main() so that tests can inspect --help. */
 export function buildProgram(state: CliState = { exitCode: ExitCode.ok }): Command {
@@ -39,8 +40,17 @@ Reports: every run writes reports/<run-id>/report.json and report.html; reports/
   return program;
 }
 
-/** Runs the CLI and returns the exit code; never throws for expected errors. */
+/**
+ * Runs the CLI and returns the exit code once its output is handed to the OS (the caller exits at once:
+ * bin/nslab.mjs); never throws for expected errors.
+ */
 export async function main(argv: string[]): Promise<number> {
+  const code = await run(argv);
+  await flushStdio();
+  return code;
+}
+
+async function run(argv: string[]): Promise<number> {
   const state: CliState = { exitCode: ExitCode.ok };
   installInterruptHandling();
   const program = buildProgram(state);
