@@ -49,6 +49,8 @@ const nslab = async (...args) => {
 };
 const firstCommands = [];
 try {
+  // The bundle, as an installed nslab runs: from a clone with newer sources bin/nslab.mjs would use tsx.
+  await $`node scripts/build.mjs`;
   // One run first: the accelerator nslab uses here (after its own trial), which the floor then uses too.
   await nslab('pid-ns', '--target', 'vm');
   const used = JSON.parse(readFileSync(join(reports, 'latest', 'report.json'), 'utf8')).targets[0].host

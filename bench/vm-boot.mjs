@@ -5,8 +5,8 @@
 //   (b) nslab, cold boot (--no-snapshot)
 //   (c) restore floor: plain QEMU loading the same saved guest over QMP, the secrets, one `ssh true`
 //   (d) nslab, restored from its saved guest (the default)
-// Aims (exit 1 when one is missed): b/a at most 1.5; d/c at most 2.0 (nslab's Node start, its checks and
-// the probe are the difference). Usage: npm run bench:vm [-- --runs 5]
+// No aim of its own (bench:boot has issue 11's); the ratios say what nslab adds to the same work: Node's
+// start, its checks, the probe and the report. Usage: npm run bench:vm [-- --runs 5]
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,8 @@ const reports = join(work, 'reports');
 const nslab = (...args) =>
   $({ env })`node bin/nslab.mjs scenario pid-ns --target vm ${args} --json --report-dir ${reports}`;
 try {
+  // The bundle, as an installed nslab runs: from a clone with newer sources bin/nslab.mjs would use tsx.
+  await $`node scripts/build.mjs`;
   // One run first: the accelerator nslab uses here (after its own trial), and its saved guest.
   await nslab();
   const used = JSON.parse(readFileSync(join(reports, 'latest', 'report.json'), 'utf8')).targets[0].host
@@ -50,16 +52,9 @@ try {
   console.log(
     `  (d) nslab scenario pid-ns --target vm                ${m.restore.toFixed(0)}   d/c ${restore.toFixed(2)}`,
   );
-  console.log('aims: b/a at most 1.5; d/c at most 2.0');
-  const missed = [
-    ...(cold > 1.5 ? [`b/a is ${cold.toFixed(2)}, over 1.5`] : []),
-    ...(restore > 2.0 ? [`d/c is ${restore.toFixed(2)}, over 2.0`] : []),
-  ];
-  for (const x of missed) console.log(`  aim missed: ${x}`);
   console.log(
     `all runs (ms): ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map(Math.round)])))}`,
   );
-  if (missed.length > 0) process.exitCode = 1;
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
