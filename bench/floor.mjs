@@ -19,6 +19,11 @@ import { $ } from 'zx';
 /** The native floor alone: probe.sh through `sh -s` with nslab's words for pid-ns, no Node. */
 export async function prepareNativeFloor(work) {
   await $`node --import tsx bench/floor-prepare.ts - ${work} tcg`;
+  return nativeFloor(work);
+}
+
+/** The native floor's run, from the native.json that floor-prepare.ts wrote. */
+function nativeFloor(work) {
   const native = JSON.parse(readFileSync(join(work, 'native.json'), 'utf8'));
   return () => $`sh -s -- ${native.args} < ${native.script}`;
 }
@@ -53,10 +58,9 @@ rm -rf "$dir"
   const cold = JSON.parse(readFileSync(join(work, 'cold.json'), 'utf8'));
   const restorePath = join(work, 'restore.json');
   const restore = existsSync(restorePath) ? JSON.parse(readFileSync(restorePath, 'utf8')) : undefined;
-  const native = JSON.parse(readFileSync(join(work, 'native.json'), 'utf8'));
   return {
     cold: run(cold, false),
     ...(restore ? { restore: run(restore, true) } : {}),
-    native: () => $`sh -s -- ${native.args} < ${native.script}`,
+    native: nativeFloor(work),
   };
 }

@@ -6,8 +6,9 @@ import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } 
 import { dirname, join } from 'node:path';
 import { DebianArchive } from '../../harness/image/debian/archive.ts';
 import { unpackDeb } from '../../harness/image/debian/deb.ts';
-import { DEFAULT_MIRRORS } from '../../harness/image/debian/sources.ts';
+import { mirrorsFromEnv } from '../../harness/image/debian/sources.ts';
 import { PROJECT_ROOT } from '../../harness/project-root.ts';
+import { withLock } from '../../harness/util/lock.ts';
 
 const PACKAGES = ['qemu-system-x86', 'qemu-system-common', 'qemu-system-data', 'seabios'];
 
@@ -23,10 +24,19 @@ export async function backportsQemu(): Promise<{ qemu: string } | { reason: stri
     return { reason: 'bookworm-backports QEMU is fetched for x86_64 Linux only' };
   const wrapper = join(ROOT, 'qemu-system-x86_64');
   if (existsSync(wrapper)) return { qemu: wrapper };
+  // Test files run in parallel processes, and more than one asks for it on a fresh clone: one fetches.
+  mkdirSync(ROOT, { recursive: true });
+  return withLock(join(ROOT, '.lock'), () =>
+    existsSync(wrapper) ? Promise.resolve({ qemu: wrapper }) : fetchQemu(wrapper),
+  );
+}
+
+/** Fetches, verifies and unpacks the packages, then writes the wrapper last (its presence means done). */
+async function fetchQemu(wrapper: string): Promise<{ qemu: string } | { reason: string }> {
   const archive = new DebianArchive(join(ROOT, 'archive'), 'amd64', [
     {
       id: 'debian_bookworm-backports',
-      mirror: process.env.NSLAB_DEBIAN_MIRROR?.replace(/\/+$/, '') || DEFAULT_MIRRORS.debian,
+      mirror: mirrorsFromEnv(process.env).debian,
       suite: 'bookworm-backports',
       component: 'main',
     },
