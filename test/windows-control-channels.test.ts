@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { hostArch } from '../harness/image/arch.ts';
 import { hostPlatform, platformFor } from '../harness/platform/index.ts';
 import { qmpCommand } from '../harness/vm/qmp.ts';
-import { writePskFile } from '../harness/vm/control-channel.ts';
+import { tlsPskOptions, writePskFile } from '../harness/vm/control-channel.ts';
 import { freePort } from '../harness/vm/port.ts';
 import { backportsQemu } from './helpers/backports-qemu.ts';
 import { VmBuilder } from '../harness/vm/vm.ts';
@@ -46,14 +46,7 @@ function plainRead(port: number, send: string, ms = 1500): Promise<string> {
 /** A TLS-PSK handshake with a key of the caller's: resolves 'connected' or the error. */
 function tlsWith(port: number, psk: Buffer): Promise<string> {
   return new Promise((resolve) => {
-    const s = tlsConnect({
-      host: '127.0.0.1',
-      port,
-      pskCallback: () => ({ psk, identity: 'nslab' }),
-      ciphers: 'PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256',
-      maxVersion: 'TLSv1.2',
-      checkServerIdentity: () => undefined,
-    });
+    const s = tlsConnect(tlsPskOptions(port, psk));
     s.once('secureConnect', () => {
       s.destroy();
       resolve('connected');

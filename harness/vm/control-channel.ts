@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 
 /**
  * Where nslab reaches one of QEMU's control channels (QMP, the secrets port):
@@ -41,20 +41,23 @@ function readPsk(dir: string): Buffer {
 }
 
 /**
- * Connects to a channel; `ready` fires once bytes may be written (after the TLS handshake on Windows).
- * TLS 1.2 with PSK ciphers: what QEMU's GnuTLS offers for tls-creds-psk, and what Node's TLS-PSK supports.
+ * A TLS client of a QEMU channel under `psk`: TLS 1.2 with PSK ciphers, what QEMU's GnuTLS offers for
+ * tls-creds-psk and what Node's TLS-PSK supports. No certificate: the key authenticates both sides.
  */
-export function connectChannel(a: ChannelAddress, ready: () => void): Socket {
-  if ('socket' in a) return netConnect(a.socket).once('connect', ready);
-  if (!a.pskDir) return netConnect(a.port, '127.0.0.1').once('connect', ready);
-  const psk = readPsk(a.pskDir);
-  return tlsConnect({
+export function tlsPskOptions(port: number, psk: Buffer): ConnectionOptions {
+  return {
     host: '127.0.0.1',
-    port: a.port,
+    port,
     pskCallback: () => ({ psk, identity: PSK_IDENTITY }),
     ciphers: 'PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256',
     maxVersion: 'TLSv1.2',
-    // No certificate: the key itself authenticates QEMU, as it authenticates nslab.
     checkServerIdentity: () => undefined,
-  }).once('secureConnect', ready);
+  };
+}
+
+/** Connects to a channel; `ready` fires once bytes may be written (after the TLS handshake on Windows). */
+export function connectChannel(a: ChannelAddress, ready: () => void): Socket {
+  if ('socket' in a) return netConnect(a.socket).once('connect', ready);
+  if (!a.pskDir) return netConnect(a.port, '127.0.0.1').once('connect', ready);
+  return tlsConnect(tlsPskOptions(a.port, readPsk(a.pskDir))).once('secureConnect', ready);
 }
