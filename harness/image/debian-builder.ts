@@ -18,7 +18,7 @@ import { FetchError } from './debian/download.ts';
 import { bookwormSources, mirrorsFromEnv, type DebianMirrors } from './debian/sources.ts';
 import { ResolutionError } from './debian/resolution-error.ts';
 import { VerificationError } from './debian/verification-error.ts';
-import { mapLinuxkitImages } from './debian-map.ts';
+import { additionsOf, mapLinuxkitImages } from './debian-map.ts';
 import { filesEntries, sourceDigestInputs } from './files.ts';
 import { BINARIES, guestInit, initramfsEntries, MODULES, MODULES_AARCH64 } from './initramfs.ts';
 import { vmlinuxFromBzImage } from './lz4.ts';
@@ -57,10 +57,14 @@ export interface DebianBuildOptions {
   status?: (text: string) => void;
 }
 
-async function builderFingerprint(): Promise<string> {
+/** With nothing added (linuxkit.yml) the same inputs as before additions existed: the same digest. */
+async function builderFingerprint(adds: ReturnType<typeof additionsOf>): Promise<string> {
   const hash = createHash('sha256').update(String(BUILDER_VERSION));
-  hash.update(guestInit());
-  hash.update(JSON.stringify({ PACKAGES: DEBIAN_PACKAGES, BINARIES, MODULES, MODULES_AARCH64 }));
+  hash.update(guestInit(adds.starts));
+  const PACKAGES = [...DEBIAN_PACKAGES, ...adds.packages];
+  hash.update(
+    JSON.stringify({ PACKAGES, BINARIES: [...BINARIES, ...adds.binaries], MODULES, MODULES_AARCH64 }),
+  );
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -118,6 +122,7 @@ async function buildLocked(
     );
   }
 
+  const adds = additionsOf(mapping.entries);
   const archive = new DebianArchive(
     join(debRoot, facts.deb),
     facts.deb,
@@ -125,14 +130,17 @@ async function buildLocked(
     { log, status: options.status, keysFile: options.keysFile },
   );
   await archive.ensureIndices(options.refresh ?? false);
-  const resolved = await archive.resolve(DEBIAN_PACKAGES, `linux-image-cloud-${facts.deb}`);
+  const resolved = await archive.resolve(
+    [...DEBIAN_PACKAGES, ...adds.packages],
+    `linux-image-cloud-${facts.deb}`,
+  );
   const versions = Object.fromEntries(resolved.packages.map((p) => [p.name, p.version]));
   const cmdline = (config.kernel?.cmdline ?? '').trim();
   const digest = createHash('sha256')
     .update(
       JSON.stringify({
         builder: 'debian',
-        fingerprint: await builderFingerprint(),
+        fingerprint: await builderFingerprint(adds),
         arch: options.arch,
         config: canonical(config),
         sources: await sourceDigestInputs(config, file),
@@ -180,6 +188,7 @@ async function buildLocked(
       kernelVersion,
       options.arch,
       mapping.entries.flatMap((e) => (e.boot ? [e.boot] : [])),
+      adds,
     );
     entries.push(...(await filesEntries(config, file)));
     const archiveBytes = cpioArchive(dedupe(entries));

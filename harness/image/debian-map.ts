@@ -8,7 +8,36 @@ import { IMAGE_SECTIONS } from './linuxkit-schema.ts';
 interface Equivalent {
   boot: string | null;
   note: string;
+  /** What only this entry needs: the builder adds it for configurations that have the entry, and no others. */
+  adds?: ImageAdditions;
 }
+
+/** Packages, binaries and a guest /init service arm that one mapped entry brings into the image. */
+export interface ImageAdditions {
+  packages: string[];
+  binaries: { name: string; to: string }[];
+  /** The shell command /init's start() runs for this boot entry (one line, no guest input in it). */
+  start?: string;
+}
+
+/**
+ * dockerd on the initramfs root: DOCKER_RAMDISK makes it (and runc) chroot, since rootfs cannot be
+ * pivot_root'ed away from; its other settings are the configuration's /etc/docker/daemon.json.
+ */
+const DOCKERD: ImageAdditions = {
+  packages: [
+    'docker.io', 'containerd',
+    // the libraries dockerd links against (libsystemd0, libdevmapper1.02.1) and theirs
+    'libsystemd0', 'libdevmapper1.02.1', 'libgcrypt20', 'libgpg-error0', 'liblzma5', 'libzstd1', 'liblz4-1',
+    'libudev1',
+  ], // prettier-ignore
+  binaries: [
+    { name: 'dockerd', to: 'usr/sbin/dockerd' },
+    { name: 'containerd', to: 'usr/bin/containerd' },
+    { name: 'containerd-shim-runc-v2', to: 'usr/bin/containerd-shim-runc-v2' },
+  ],
+  start: 'DOCKER_RAMDISK=true dockerd < /dev/null >> /var/log/dockerd.log 2>&1 &',
+};
 
 export const DEBIAN_EQUIVALENTS: Record<string, Equivalent> = {
   'linuxkit/kernel': {
@@ -31,6 +60,12 @@ export const DEBIAN_EQUIVALENTS: Record<string, Equivalent> = {
   'linuxkit/sshd': { boot: 'sshd', note: 'dropbear (Debian dropbear-bin), keys from the per-boot archive' },
   'linuxkit/getty': { boot: 'getty', note: 'busybox getty on the console' },
   'linuxkit/metadata': { boot: null, note: 'per-boot data comes in an archive appended to the initrd' },
+  // LinuxKit's docker example runs the docker:<version>-dind image as a service.
+  docker: {
+    boot: 'docker',
+    note: "Debian's docker.io, containerd and runc: dockerd started by /init, configured by /etc/docker/daemon.json",
+    adds: DOCKERD,
+  },
 };
 
 export interface MappedEntry {
@@ -49,6 +84,25 @@ export function imageRepository(ref: string): string {
   const colon = r.indexOf(':', lastSlash + 1);
   if (colon >= 0) r = r.slice(0, colon);
   return r.replace(/^(docker\.io|index\.docker\.io)\//, '').replace(/^library\//, '');
+}
+
+/** What the mapped entries add to the base image, in entry order; empty lists for linuxkit.yml. */
+export function additionsOf(entries: MappedEntry[]): ImageAdditions & { starts: [string, string][] } {
+  const out = {
+    packages: [] as string[],
+    binaries: [] as ImageAdditions['binaries'],
+    starts: [] as [string, string][],
+  };
+  const seen = new Set<Equivalent>();
+  for (const e of entries) {
+    const eq = DEBIAN_EQUIVALENTS[imageRepository(e.image)];
+    if (!eq?.adds || seen.has(eq)) continue;
+    seen.add(eq);
+    out.packages.push(...eq.adds.packages);
+    out.binaries.push(...eq.adds.binaries);
+    if (eq.adds.start && eq.boot) out.starts.push([eq.boot, eq.adds.start]);
+  }
+  return out;
 }
 
 export interface Mapping {

@@ -11,8 +11,28 @@ import { readElfDeps } from './elf.ts';
 
 export const GUEST_INIT = projectFile('harness', 'image', 'guest', 'init.sh');
 
-/** The guest's /init as it goes into the image: LF line endings whatever the checkout gave init.sh. */
-export const guestInit = () => Buffer.from(readShellScript(GUEST_INIT));
+/** The arm of init.sh's start() that every added service arm goes before. */
+const UNKNOWN_ENTRY_ARM = '    *) echo "nslab: unknown boot entry $1" ;;\n';
+
+/**
+ * The guest's /init as it goes into the image: LF line endings whatever the checkout gave init.sh, with a
+ * start() arm for each added service (`[entry, command]`). None added: init.sh byte for byte, so that
+ * linuxkit.yml's image keeps its digest.
+ */
+export function guestInit(starts: [string, string][] = []): Buffer {
+  const script = readShellScript(GUEST_INIT);
+  if (starts.length === 0) return Buffer.from(script);
+  if (!script.includes(UNKNOWN_ENTRY_ARM))
+    throw new EnvironmentError(`${GUEST_INIT} has no start() fallback arm to add service arms before`);
+  const arms = starts.map(([entry, command]) => `    ${entry}) ${command} ;;\n`).join('');
+  return Buffer.from(script.replace(UNKNOWN_ENTRY_ARM, `${arms}${UNKNOWN_ENTRY_ARM}`));
+}
+
+/** What a configuration adds to the image beyond the base lists (see debian-map.ts's additionsOf). */
+export interface InitramfsAdditions {
+  binaries: { name: string; to: string }[];
+  starts: [string, string][];
+}
 
 /** Binaries copied into the image: from which package, and where they go. */
 export const BINARIES: { name: string; to: string }[] = [
@@ -48,6 +68,7 @@ export async function initramfsEntries(
   kernelVersion: string,
   arch: Arch,
   boot: string[],
+  adds: InitramfsAdditions = { binaries: [], starts: [] },
 ): Promise<CpioEntry[]> {
   const facts = ARCH[arch];
   const dirs = [
@@ -66,7 +87,7 @@ export async function initramfsEntries(
 
   const wantLibs = new Set<string>();
   const libDirs = [`lib/${facts.triplet}`, `usr/lib/${facts.triplet}`];
-  for (const b of BINARIES) {
+  for (const b of [...BINARIES, ...adds.binaries]) {
     const src = findInTrees(
       trees,
       ['bin', 'sbin', 'usr/bin', 'usr/sbin'].map((d) => `${d}/${b.name}`),
@@ -126,7 +147,7 @@ export async function initramfsEntries(
     });
   }
 
-  entries.push({ path: 'init', type: 'file', mode: 0o755, data: guestInit() });
+  entries.push({ path: 'init', type: 'file', mode: 0o755, data: guestInit(adds.starts) });
   entries.push({
     path: 'etc/nslab/boot.conf',
     type: 'file',
