@@ -178,6 +178,20 @@ export class SshSession {
     });
   }
 
+  /** A direct-tcpip channel to `host:port` as the guest sees it (ssh2's forwardOut; dropbear allows it). */
+  forwardOut(host: string, port: number): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', 0, host, port, (err, channel) =>
+        err ? reject(err) : resolve(channel),
+      );
+    });
+  }
+
+  /** Calls `listener` once when the connection ends (closed, dropped, or the VM gone). */
+  onClose(listener: () => void): void {
+    this.client.once('close', listener);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

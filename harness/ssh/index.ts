@@ -8,3 +8,4 @@ export {
   type OutputSink,
 } from './client.ts';
 export { SshCommandError, HostKeyMismatchError } from './errors.ts';
+export { SocketForwarder, type StreamOpener } from './forward-socket.ts';
