@@ -9,7 +9,7 @@
 
 /** The layers in order, each a path regex relative to the project root. */
 const LAYERS = [
-  ['base', '^harness/(vocabulary|errors|version|project-root)\\.ts$|^harness/(util|platform)/'],
+  ['base', '^harness/(vocabulary|errors|version|project-root|paths)\\.ts$|^harness/(util|platform)/'],
   ['config', '^harness/config/'],
   ['image', '^harness/image/'],
   ['ssh', '^harness/ssh/'],

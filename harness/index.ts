@@ -6,7 +6,7 @@ export { createRuntime, type Runtime, type RuntimeInfo } from './runtimes/index.
 export type { Scenario, Expectation } from './scenario/types.ts';
 export { runScenario, type ScenarioResult, type ScenarioStatus } from './scenario/run.ts';
 export type { Observations, SideObservations } from './scenario/observations.ts';
-export { NativeTarget, type NativeTargetOptions } from './targets/native.ts';
+export { NativeTarget, type NativeTargetOptions } from './targets/index.ts';
 export type { Target, TargetInfo, Skip, SkipReason } from './targets/types.ts';
 export { runAll, type RunOptions, type RunEvent } from './run/run.ts';
 export { writeReport, latestRunId } from './report/write.ts';
@@ -19,5 +19,5 @@ export { buildView, type ReportView, type TargetView } from './report/view.ts';
 export type { RunReport, TargetReport } from './report/types.ts';
 export { buildImage, validateLinuxkitFile, listImages, pruneImages, type BuiltImage } from './image/index.ts';
 export { VmBuilder, StartedVm, BootError } from './vm/vm.ts';
-export { VmTarget, type VmTargetOptions } from './targets/vm.ts';
+export { VmTarget, type VmTargetOptions } from './targets/index.ts';
 export { SshSession, SshCommandError, HostKeyMismatchError } from './ssh/index.ts';

@@ -9,8 +9,11 @@ export type Namespace = (typeof NAMESPACES)[number];
 export const ARCHES = ['x86_64', 'aarch64'] as const;
 export type Arch = (typeof ARCHES)[number];
 
-/** Where scenarios can run: this Linux host, a QEMU VM, or a WSL distribution (Windows). */
-export const TARGET_KINDS = ['native', 'vm', 'wsl'] as const;
+/**
+ * Where scenarios can run: this Linux host, a QEMU VM, a WSL distribution (Windows), or the Docker engine
+ * the docker CLI talks to. Each has a driver in harness/targets/<kind>/ (registry.ts lists them).
+ */
+export const TARGET_KINDS = ['native', 'vm', 'wsl', 'engine'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export interface KernelIdentity {
@@ -47,3 +50,7 @@ export const TIME_CLOCKS = ['boottime', 'monotonic'] as const;
  * also refuses one that takes the clock below 0 or past that bound).
  */
 export const TIME_OFFSET_MAX = 4_611_686_018;
+
+/** Host OSes in words, by Node's platform names. */
+const OS_NAMES: Record<string, string> = { linux: 'Linux', darwin: 'macOS', win32: 'Windows' };
+export const osName = (os: string): string => OS_NAMES[os] ?? os;

@@ -143,8 +143,8 @@ describe.runIf(runs)(
           return inside === kernelLine(only(i.report).host?.kernel ?? HOST_KERNEL) ? 'yes' : 'no';
         }),
       );
-      expect(await row("QEMU's PID on the real host")).toEqual(
-        inputs.map((i, n) => (isVm[n] ? String(only(i.report).host!.qemuPid) : '—')),
+      expect(await row("the VM's process on the real host")).toEqual(
+        inputs.map((i, n) => (isVm[n] ? `${only(i.report).host!.qemuPid} qemu` : '—')),
       );
       expect(await row('the VM: uname -a')).toEqual(
         inputs.map((i, n) => (isVm[n] ? only(i.report).uname : '— (no VM)')),

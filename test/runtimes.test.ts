@@ -8,7 +8,7 @@ import { createRuntime, type IsolateRequest, type Runtime } from '../harness/run
 import { loadScenarioDir, parseScenarioText } from '../harness/scenario/load.ts';
 import { runScenario } from '../harness/scenario/run.ts';
 import { parsePreflight, PREFLIGHT_SCRIPT } from '../harness/targets/preflight.ts';
-import { NativeTarget, type NativeTargetOptions } from '../harness/targets/native.ts';
+import { NativeTarget, type NativeTargetOptions } from '../harness/targets/index.ts';
 import { runAll } from '../harness/run/run.ts';
 import { alive, sleep } from '../harness/util/process.ts';
 import type { Namespace, RuntimeName } from '../harness/vocabulary.ts';

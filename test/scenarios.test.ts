@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCENARIOS_DIR } from '../harness/cli/paths.ts';
 import { loadScenarioFile } from '../harness/scenario/load.ts';
-import { NativeTarget } from '../harness/targets/native.ts';
+import { NativeTarget } from '../harness/targets/index.ts';
 import { skipNote } from './helpers/tools.ts';
 
 // The shipped catalogue as a whole: every file is a valid scenario, and every scenario passes natively here.

@@ -10,7 +10,7 @@ import { DEFAULT_SCENARIOS_DIR } from '../harness/cli/paths.ts';
 import { buildView } from '../harness/report/view.ts';
 import { runAll } from '../harness/run/run.ts';
 import { loadScenarioDir } from '../harness/scenario/load.ts';
-import { WslTarget, wslPrefix } from '../harness/targets/wsl.ts';
+import { WslTarget, wslPrefix } from '../harness/targets/index.ts';
 import { validateReport } from './helpers/report-schema.ts';
 
 let dir: string;

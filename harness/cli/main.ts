@@ -7,6 +7,7 @@ import type { CliState } from './cli-state.ts';
 import { registerScenarioCommands } from './scenario-command.ts';
 import { registerImageCommands } from './image-command.ts';
 import { registerVmCommands } from './vm-command.ts';
+import { registerEngineCommands } from './engine-command.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
 import { registerReportCommands } from './report-command.ts';
 import { flushStdio } from '../util/flush-stdio.ts';
@@ -35,6 +36,7 @@ Reports: every run writes reports/<run-id>/report.json and report.html; reports/
   registerScenarioCommands(program, state);
   registerImageCommands(program, state);
   registerVmCommands(program, state);
+  registerEngineCommands(program, state);
   registerDoctorCommand(program, state);
   registerReportCommands(program, state);
   return program;

@@ -9,7 +9,7 @@ import { writeRunsIndex } from '../report/runs-index.ts';
 import type { RunReport } from '../report/types.ts';
 import { latestRunId, writeReport } from '../report/write.ts';
 import { newRunId } from '../run/run-id.ts';
-import { hostUname } from '../targets/native.ts';
+import { hostUname } from '../targets/index.ts';
 import type { CliState } from './cli-state.ts';
 
 /** How to show a file in the desktop's browser, or why not to try. */

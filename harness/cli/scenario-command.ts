@@ -1,7 +1,6 @@
 import { forTerminal } from '../util/capped-output.ts';
 import { checkQemuBinary } from '../vm/qemu-binary.ts';
 import { hostPlatform } from '../platform/index.ts';
-import { WslTarget } from '../targets/wsl.ts';
 import { interruptExitCode, onInterrupt } from './interrupt.ts';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -13,18 +12,18 @@ import { runAll } from '../run/run.ts';
 import { writeReport } from '../report/write.ts';
 import { appendStepSummary } from '../report/step-summary.ts';
 import { writeRunsIndex } from '../report/runs-index.ts';
-import { NativeTarget } from '../targets/native.ts';
-import type { Target } from '../targets/types.ts';
+import { driverFor, kindsInAll, TARGET_DRIVERS, type Target, type VmTarget } from '../targets/index.ts';
 import type { RunReport } from '../report/types.ts';
-import { RUNTIME_NAMES, type RuntimeName } from '../vocabulary.ts';
+import { RUNTIME_NAMES, TARGET_KINDS, type RuntimeName, type TargetKind } from '../vocabulary.ts';
 import { DEFAULT_SCENARIOS_DIR } from './paths.ts';
 import { progressPrinter } from './progress.ts';
 import { formatSummary } from './summary.ts';
 import type { CliState } from './cli-state.ts';
-import { addVmOptions, createVmTarget, formatShowCommand, type VmCliOptions } from './vm-target.ts';
+import { formatShowCommand, type VmCliOptions } from '../targets/index.ts';
 
-export const TARGET_CHOICES = ['native', 'vm', 'wsl', 'all'] as const;
-type TargetChoice = (typeof TARGET_CHOICES)[number];
+/** Every registered target's kind, and all (those whose drivers join it on this host). */
+export const TARGET_CHOICES = [...TARGET_KINDS, 'all'] as const;
+type TargetChoice = TargetKind | 'all';
 
 /** Native where namespaces are native (Linux); elsewhere the VM is the only place they exist. */
 export function defaultTarget(platform: NodeJS.Platform = process.platform): TargetChoice {
@@ -33,13 +32,34 @@ export function defaultTarget(platform: NodeJS.Platform = process.platform): Tar
 
 interface ScenarioOptions extends VmCliOptions {
   target: TargetChoice;
-  wslDistro?: string;
   runtime: RuntimeName;
   timeout: string;
   json?: boolean;
   reportDir: string;
   scenariosDir: string;
-  keep?: boolean;
+}
+
+/** --target's help, from the drivers: what each is, and what all takes here. */
+function targetHelp(os: NodeJS.Platform): string {
+  const all = kindsInAll(os).join(' and ');
+  return `where to run: ${TARGET_DRIVERS.map((d) => d.summary).join(', ')}, or all (${all} on this host)`;
+}
+
+/**
+ * The runtime for the targets of a run: the one asked for, or the target's own default where it has one
+ * (engine: docker). A runtime a target cannot use is a usage error, not a run of skips.
+ */
+export function runtimeFor(kinds: readonly TargetKind[], asked: RuntimeName, explicit: boolean): RuntimeName {
+  for (const kind of kinds) {
+    const allowed = driverFor(kind).runtimes;
+    if (!allowed || allowed.includes(asked)) continue;
+    if (!explicit && kinds.length === 1) return allowed[0]!;
+    throw new UsageError(
+      `--runtime ${asked} does not run on --target ${kind}`,
+      `the ${kind} target makes its isolated processes with ${allowed.join(' or ')}: use --runtime ${allowed[0]}, or leave --runtime out`,
+    );
+  }
+  return asked;
 }
 
 /** The scenarios a run asks for, or a usage error that lists the known names. */
@@ -71,17 +91,14 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
     .description('run one scenario (or all) on the chosen targets and write a report')
     .argument('<name>', 'a scenario name from `nslab list`, or "all"')
     .addOption(
-      new Option(
-        '-t, --target <target>',
-        'where to run: native (this Linux host), vm (a QEMU VM), wsl (a WSL distribution, Windows only), or all (native and vm, and wsl on Windows)',
-      )
+      new Option('-t, --target <target>', targetHelp(hostPlatform.os))
         .choices(TARGET_CHOICES)
         .default(defaultTarget()),
     )
     .addOption(
       new Option(
         '-r, --runtime <runtime>',
-        'how the isolated process is made: unshare (util-linux), runc (an OCI bundle; native as root, and in the VM), or docker (native, needs a running dockerd)',
+        'how the isolated process is made: unshare (util-linux), runc (an OCI bundle; native as root, and in the VM), or docker (native, needs a running dockerd; the only one, and the default, on --target engine)',
       )
         .choices(RUNTIME_NAMES)
         .default('unshare'),
@@ -89,10 +106,10 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
     .option('--json', "print the run's report JSON on stdout and nothing else there")
     .option('--report-dir <dir>', 'where reports are written', 'reports')
     .option('--scenarios-dir <dir>', 'where scenario files are read from', DEFAULT_SCENARIOS_DIR)
-    .option('--timeout <seconds>', 'how long one scenario may run before it is stopped', '60')
-    .option('--keep', 'vm: leave the VM running afterwards, for inspection (nslab vm down stops it)')
-    .option('--wsl-distro <name>', "wsl: the WSL distribution to run in (default: WSL's default one)");
-  addVmOptions(scenario).action(async (name: string, options: ScenarioOptions) => {
+    .option('--timeout <seconds>', 'how long one scenario may run before it is stopped', '60');
+  // Each target's own options (vm: --arch, --accel ...; wsl: --wsl-distro), from its driver.
+  for (const driver of TARGET_DRIVERS) driver.addOptions?.(scenario);
+  scenario.action(async (name: string, options: ScenarioOptions, command: Command) => {
     if (options.qemu) await checkQemuBinary(options.qemu);
     const timeout = Number(options.timeout);
     if (!Number.isFinite(timeout) || timeout <= 0) {
@@ -101,20 +118,17 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
       );
     }
     const scenarios = await pick(options.scenariosDir, name);
+    const kinds = options.target === 'all' ? kindsInAll(hostPlatform.os) : [options.target];
+    const runtime = runtimeFor(kinds, options.runtime, command.getOptionValueSource('runtime') === 'cli');
     if (options.showCommand) {
-      if (options.target === 'native' || options.target === 'wsl')
+      if (!kinds.includes('vm'))
         throw new UsageError(
           `--show-command shows the QEMU command line: use it with --target vm or all, not ${options.target}`,
         );
-      const vm = createVmTarget({ ...options, keep: options.keep ?? false });
+      const vm = driverFor('vm').create({ ...options }) as VmTarget;
       return void process.stdout.write(formatShowCommand(await vm.showCommand()));
     }
-    const targets: Target[] = [];
-    if (options.target === 'native' || options.target === 'all') targets.push(new NativeTarget());
-    if (options.target === 'vm' || options.target === 'all')
-      targets.push(createVmTarget({ ...options, keep: options.keep ?? false }));
-    if (options.target === 'wsl' || (options.target === 'all' && hostPlatform.os === 'win32'))
-      targets.push(new WslTarget({ distro: options.wslDistro }));
+    const targets: Target[] = kinds.map((kind) => driverFor(kind).create({ ...options }));
 
     // Ctrl-C or SIGTERM: the first stops the run at the next safe point and still writes the report; a
     // second quits at once (the VMs this process owns are killed on the way out).
@@ -134,7 +148,7 @@ export function registerScenarioCommands(program: Command, state: CliState): voi
         argv: process.argv.slice(2),
         signal: abort.signal,
         scenarioTimeoutMs: timeout * 1000,
-        runtime: options.runtime,
+        runtime,
         onEvent: progressPrinter(),
       });
       const written = await writeReport(report, resolve(options.reportDir));

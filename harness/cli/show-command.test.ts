@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { qemuArgv } from '../vm/qemu-argv.ts';
-import { formatShowCommand } from './vm-target.ts';
+import { formatShowCommand } from '../targets/index.ts';
 import { platformFor } from '../platform/index.ts';
 
 // --show-command prints what a user pastes into their shell, so each host's quoting is checked by reading the

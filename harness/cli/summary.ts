@@ -17,7 +17,10 @@ export function formatSummary(report: RunReport): string {
     if (t.status !== 'ready') push(`  ${t.status.toUpperCase()} ${t.reason ?? ''}: ${t.detail ?? ''}`);
     if (t.host) {
       push(`  real host: ${tv.host.uname}${tv.qemuPid ? ` — QEMU is PID ${tv.qemuPid} there` : ''}`);
-      push(`  accelerator: ${tv.accelerator ?? '—'} (${tv.acceleratorNote ?? ''})`);
+      if (tv.engine) push(`  engine: ${tv.engine}`);
+      if (tv.vmProcess && tv.qemuPid === undefined)
+        push(`  the VM's process on the real host: ${tv.vmProcess}`);
+      if (tv.accelerator) push(`  accelerator: ${tv.accelerator} (${tv.acceleratorNote ?? ''})`);
     }
     for (const s of t.scenarios) {
       push(
@@ -27,7 +30,7 @@ export function formatSummary(report: RunReport): string {
       const o = s.observations;
       const v = scenarioVerdicts(report.view, tv.key, s.name);
       if (o && (o.inside.kernel || o.outside.kernel)) {
-        const where = t.kind === 'vm' ? 'VM' : t.kind === 'wsl' ? 'WSL VM' : 'host';
+        const where = tv.layered ? 'VM' : 'host';
         push(
           `        inside:  PID ${String(o.inside.pid ?? '—').padEnd(8)} kernel ${kernelLine(o.inside.kernel) ?? '—'}`,
         );

@@ -2,14 +2,14 @@ import { checkQemuBinary } from '../vm/qemu-binary.ts';
 import { onInterrupt } from './interrupt.ts';
 import { Command } from 'commander';
 import { EnvironmentError, ExitCode } from '../errors.ts';
-import { askedNetwork, configuredVmBuilder, findKeptVm } from '../targets/vm.ts';
+import { askedNetwork, configuredVmBuilder, findKeptVm } from '../targets/index.ts';
 import { shellJoin } from '../util/shell-quote.ts';
 import { runtimeDir } from '../vm/runtime-dir.ts';
 import { writeKnownHosts } from '../vm/run-folder.ts';
 import { guestNetworkOf, readState, vmDirs } from '../vm/state.ts';
 import { StartedVm } from '../vm/vm.ts';
 import type { CliState } from './cli-state.ts';
-import { addVmOptions, formatShowCommand, vmTargetOptions, type VmCliOptions } from './vm-target.ts';
+import { addVmOptions, formatShowCommand, vmTargetOptions, type VmCliOptions } from '../targets/index.ts';
 
 async function keptVm(): Promise<StartedVm> {
   const vm = await findKeptVm();

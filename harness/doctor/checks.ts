@@ -1,4 +1,4 @@
-import { decideAccess } from '../targets/native-access.ts';
+import { decideAccess } from '../targets/index.ts';
 import { settledFailure, SILENCE_BOUND_MS } from '../vm/accel-trial.ts';
 import type { DoctorFacts } from './facts.ts';
 

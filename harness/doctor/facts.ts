@@ -10,7 +10,7 @@ import {
   type ArchiveProbe,
   type Arch,
 } from '../image/index.ts';
-import { ACCESS_FACTS_SCRIPT, parseAccessFacts, type AccessFacts } from '../targets/native-access.ts';
+import { ACCESS_FACTS_SCRIPT, parseAccessFacts, type AccessFacts } from '../targets/index.ts';
 import { findOnPath } from '../util/find-on-path.ts';
 import { hostPlatform, type Platform } from '../platform/index.ts';
 import { chooseAccelerator, type Accel, type AccelDecision } from '../vm/accel.ts';

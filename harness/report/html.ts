@@ -34,18 +34,21 @@ function headline(report: RunReport): string {
   if (ts.length === 0) return '<p>No target ran.</p>';
   const row = (label: string, cell: (t: TargetView) => string) =>
     `<tr><th scope="row">${e(label)}</th>${ts.map((t) => `<td>${cell(t)}</td>`).join('')}</tr>`;
-  const hasVm = ts.some((t) => t.kind !== 'native');
+  const hasVm = ts.some((t) => t.layered);
+  const hasEngine = ts.some((t) => t.engine);
   return `<div class="scroll"><table class="headline">
 <thead><tr><th></th>${ts.map((t) => `<th scope="col">${e(t.column)}<br>${badge(t.status)}${t.reason ? ` <small>${e(t.reason)}</small>` : ''}</th>`).join('')}</tr></thead>
 <tbody>
 ${row('host OS and uname -a', (t) => `${e(osName(t.host.os))}${t.host.model ? ` (${e(t.host.model)})` : ''}<br>${code(t.host.uname)}`)}
-${hasVm ? row('the VM: uname -a', (t) => (t.kind !== 'native' ? code(t.observerUname) : '<span class="none">— (no VM)</span>')) : ''}
+${hasVm ? row('the VM: uname -a', (t) => (t.layered ? code(t.observerUname) : '<span class="none">— (no VM)</span>')) : ''}
 ${row('container: uname -a', (t) => code(t.containerUname))}
 ${row('container: same kernel as the machine it runs on', (t) => yesNo(t.sameKernelAsObserver))}
 ${row('container: same kernel as the real host (uname -s -r -v -m)', (t) => yesNo(t.sameKernelAsHost))}
+${hasEngine ? row('answer', (t) => (t.answer ? e(t.answer) : '—')) : ''}
 ${row('PID inside', (t) => code(t.pidInside))}
 ${row('PID as the host (or the VM) sees it', (t) => code(t.pidOutside))}
-${hasVm ? row("QEMU's PID on the real host", (t) => code(t.qemuPid)) : ''}
+${hasVm ? row("the VM's process on the real host", (t) => code(t.vmProcess)) : ''}
+${hasEngine ? row('Docker engine', (t) => code(t.engine)) : ''}
 ${row('accelerator', (t) => `${code(t.accelerator)}${t.acceleratorNote ? `<br><small>${e(t.acceleratorNote)}</small>` : ''}`)}
 ${hasVm ? row('boot', (t) => (t.boot ? e(t.boot) : '—')) : ''}
 ${hasVm ? row('guest network', (t) => (t.network ? e(t.network) : '—')) : ''}

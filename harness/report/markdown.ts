@@ -71,13 +71,13 @@ function headline(targets: readonly TargetView[]): string {
     ),
   ];
   const cap = HEADLINE_CELL_CAP;
-  const vmRow: Row = ['VM `uname -a`', (v) => (v.kind !== 'native' ? code(v.observerUname, cap) : '—')];
+  const vmRow: Row = ['VM `uname -a`', (v) => (v.layered ? code(v.observerUname, cap) : '—')];
   const rows: Row[] = [
     ['status', (v) => plain(v.reason ? `${v.status}: ${v.reason}` : v.status, cap)],
     ['host OS', (v) => plain(v.host.os ? osName(v.host.os) : undefined, cap)],
     ['host `uname -a`', (v) => code(v.host.uname, cap)],
     // The VM's own Linux sits between the host and the container; natively there is no such layer.
-    ...(targets.some((v) => v.kind !== 'native') ? [vmRow] : []),
+    ...(targets.some((v) => v.layered) ? [vmRow] : []),
     ['container `uname -a`', (v) => code(v.containerUname, cap)],
     ['same kernel as the host', (v) => yesNo(v.sameKernelAsHost)],
     ['PID inside', (v) => plain(v.pidInside)],

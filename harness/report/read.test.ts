@@ -28,7 +28,20 @@ async function failure(name: string, text: string): Promise<Error> {
 
 describe('readReport', () => {
   it('takes a schema 2 report as it is', async () => {
-    expect(await readReport(fixture('linux.json'))).toEqual(raw('linux.json'));
+    const current = raw('linux.json');
+    current.view = buildView(current.targets);
+    const file = join(dir, 'current.json');
+    writeFileSync(file, JSON.stringify(current));
+    expect(await readReport(file)).toEqual(current);
+  });
+
+  it('computes again a schema 2 view from before the target drivers (no `layered`), the rest as it is', async () => {
+    const old = raw('linux.json');
+    expect(old.view.targets[0].layered).toBeUndefined();
+    const read = await readReport(fixture('linux.json'));
+    expect(read.view).toEqual(buildView(old.targets));
+    expect(read.view.targets.map((t) => t.layered)).toEqual([false, true]);
+    expect({ ...read, view: old.view }).toEqual(old);
   });
 
   it('upgrades a schema 1 report: version 2, and the view computed from its targets', async () => {

@@ -75,7 +75,9 @@ export async function readReport(file: string): Promise<RunReport> {
       'nslab reads the report.json a run writes (reports/<run-id>/report.json)',
     );
   }
-  if (version === SCHEMA_VERSION) return raw as RunReport;
+  // A version 2 view from before the target drivers (no `layered`) is computed again from its targets.
+  const stale = (report.view as RunReport['view'] | undefined)?.targets?.some((t) => t.layered === undefined);
+  if (version === SCHEMA_VERSION && !stale) return raw as RunReport;
   // Version 1 had no view: compute it now, exactly as a version 2 run computes it from its targets.
   return {
     ...(raw as Omit<RunReport, 'schemaVersion' | 'view'>),

@@ -17,7 +17,7 @@ import { buildView } from './view.ts';
 import { writeReport } from './write.ts';
 import type { RunReport } from './types.ts';
 import { runAll } from '../run/run.ts';
-import { NativeTarget } from '../targets/native.ts';
+import { NativeTarget } from '../targets/index.ts';
 import { loadScenarioDir } from '../scenario/load.ts';
 import { skipNote } from '../../test/helpers/tools.ts';
 

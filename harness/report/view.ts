@@ -1,5 +1,5 @@
 import type { ScenarioResult, ScenarioStatus } from '../scenario/run.ts';
-import type { KernelIdentity } from '../vocabulary.ts';
+import { osName, type KernelIdentity } from '../vocabulary.ts';
 import type { TargetReport } from './target-report.ts';
 
 // The report's view: every verdict and every figure a renderer shows, computed here once from a run's
@@ -35,6 +35,8 @@ export interface TargetView {
   /** The column's heading, e.g. "native Linux" or "VM on darwin (hvf)". */
   column: string;
   kind: TargetReport['kind'];
+  /** A VM (nslab's, WSL's or an engine's) sits between the container and the real host. */
+  layered: boolean;
   status: TargetReport['status'];
   reason?: string;
   /** The real machine: its OS (linux, darwin, win32), `uname -a`, and its model where known. */
@@ -54,6 +56,10 @@ export interface TargetView {
   pidInside?: number;
   pidOutside?: number;
   qemuPid?: number;
+  /** The VM's process on the real host in words ("5151 qemu"), or why it cannot be named ("not visible: ..."). */
+  vmProcess?: string;
+  /** The engine behind the docker CLI, for the engine target: "Docker Desktop (LinuxKit VM): Docker Engine 27.3.1". */
+  engine?: string;
   chain: ChainLink[];
   accelerator?: string;
   /** Why that accelerator, and the hardware one abandoned first if any, in QEMU's words. */
@@ -65,6 +71,8 @@ export interface TargetView {
   /** How QEMU's control channels were protected, in words (see controlText). */
   control?: string;
   runtime?: string;
+  /** The answer in words, where the container's kernel was seen from both sides. */
+  answer?: string;
   /** The scenario the figures above come from (pid-ns where it ran). */
   from?: string;
   timeline: TimelineBar[];
@@ -92,11 +100,40 @@ export interface ReportView {
 export const kernelLine = (k?: KernelIdentity): string | undefined =>
   k && k.name ? `${k.name} ${k.release} ${k.version} ${k.machine}` : undefined;
 
-const OS_NAME: Record<string, string> = { linux: 'Linux', darwin: 'macOS', win32: 'Windows' };
-export const osName = (os: string) => OS_NAME[os] ?? os;
+export { osName };
 
-/** A VM or WSL: the probe ran on a Linux kernel with a real host below it. */
-const layered = (t: TargetReport) => t.kind !== 'native';
+/**
+ * How a target is drawn: its column and whether a VM sits between the container and the real host, as its
+ * driver said (column, observer). Reports written before the drivers said it (nslab 0.1 without `column`)
+ * get what those drivers would have said: the only place the view knows target kinds by name.
+ */
+function layout(t: TargetReport): { column: string; layered: boolean } {
+  if (t.column !== undefined) return { column: t.column, layered: t.observer === 'vm' };
+  if (t.kind === 'native') return { column: `native ${osName(t.os)}`, layered: false };
+  if (t.kind === 'wsl') return { column: `WSL on ${osName(t.host?.os ?? '?')}`, layered: true };
+  const accel = t.host?.accelerator ? ` (${t.host.accelerator})` : '';
+  return { column: `VM on ${osName(t.host?.os ?? '?')}${accel}`, layered: true };
+}
+
+/** A VM (nslab's, WSL's, an engine's): the probe ran on a Linux kernel with a real host below it. */
+const layered = (t: TargetReport) => layout(t).layered;
+
+/** The real host's process that is the VM, as a target found it (QEMU's PID for nslab's VM). */
+function vmProcessOf(
+  t: TargetReport,
+): { pid: number; what: string; how?: string } | { notVisible: string } | undefined {
+  if (t.host?.vmProcess) return t.host.vmProcess;
+  return t.host?.qemuPid !== undefined ? { pid: t.host.qemuPid, what: 'qemu' } : undefined;
+}
+
+/** The VM's process on the real host, in words: "5151 qemu", or why it cannot be named. */
+export function vmProcessText(t: TargetReport): string | undefined {
+  const p = vmProcessOf(t);
+  if (!p) return undefined;
+  return 'notVisible' in p
+    ? `not visible: ${p.notVisible}`
+    : `${p.pid} ${p.what}${p.how ? ` (${p.how})` : ''}`;
+}
 
 /** The host OS a target ran on: the real host below a VM or WSL, or the native target's own OS. */
 const hostOs = (t: TargetReport) => (layered(t) ? (t.host?.os ?? '') : t.os);
@@ -189,13 +226,6 @@ export function controlText(t: TargetReport): string | undefined {
   }[c];
 }
 
-function column(t: TargetReport): string {
-  if (t.kind === 'native') return `native ${osName(t.os)}`;
-  if (t.kind === 'wsl') return `WSL on ${osName(t.host?.os ?? '?')}`;
-  const accel = t.host?.accelerator ? ` (${t.host.accelerator})` : '';
-  return `VM on ${osName(t.host?.os ?? '?')}${accel}`;
-}
-
 function chain(t: TargetReport, s: ScenarioResult | undefined): ChainLink[] {
   const o = s?.observations;
   if (!o || o.inside.pid === undefined || o.outside.pid === undefined) return [];
@@ -208,9 +238,17 @@ function chain(t: TargetReport, s: ScenarioResult | undefined): ChainLink[] {
       ...(o.outside.hostNs?.pid ? { pidNs: o.outside.hostNs.pid } : {}),
     },
   ];
-  if (t.kind === 'vm' && t.host?.qemuPid !== undefined)
-    links.push({ layer: 'host', pid: t.host.qemuPid, what: 'qemu' });
+  const vp = vmProcessOf(t);
+  if (layered(t) && vp && !('notVisible' in vp)) links.push({ layer: 'host', pid: vp.pid, what: vp.what });
   return links;
+}
+
+/** "the container runs on the engine VM's kernel, not the host's", from the verdicts; none without them. */
+function answerText(t: TargetReport, sameAsObserver?: boolean, sameAsHost?: boolean): { answer?: string } {
+  if (sameAsObserver !== true) return {};
+  if (!layered(t)) return { answer: "the container runs on this host's kernel" };
+  const vm = t.engine ? "the engine VM's" : "the VM's";
+  return { answer: `the container runs on ${vm} kernel${sameAsHost === false ? ", not the host's" : ''}` };
 }
 
 /** The view of one run's targets (or of several runs' targets, merged). Pure. */
@@ -245,8 +283,9 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
     ].filter(Boolean);
     views.push({
       key,
-      column: column(t),
+      column: layout(t).column,
       kind: t.kind,
+      layered: layered(t),
       status: t.status,
       ...(t.reason ? { reason: t.reason } : {}),
       host: layered(t)
@@ -264,6 +303,12 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
       ...(o?.inside.pid !== undefined ? { pidInside: o.inside.pid } : {}),
       ...(o?.outside.pid !== undefined ? { pidOutside: o.outside.pid } : {}),
       ...(t.host?.qemuPid !== undefined ? { qemuPid: t.host.qemuPid } : {}),
+      ...(vmProcessText(t) ? { vmProcess: vmProcessText(t) } : {}),
+      ...(t.engine
+        ? {
+            engine: `${t.engine.name} (${t.engine.runsIn})${t.engine.serverVersion ? `: ${t.engine.serverVersion}` : ''}`,
+          }
+        : {}),
       chain: chain(t, rep),
       ...(t.host?.accelerator ? { accelerator: t.host.accelerator } : {}),
       ...(note.length > 0 ? { acceleratorNote: note.join('; ') } : {}),
@@ -271,6 +316,11 @@ export function buildView(targets: readonly TargetReport[]): ReportView {
       ...(networkText(t) ? { network: networkText(t) } : {}),
       ...(controlText(t) ? { control: controlText(t) } : {}),
       ...(t.runtime ? { runtime: `${t.runtime.name} (${t.runtime.version})` } : {}),
+      ...answerText(
+        t,
+        v.sameKernel,
+        containerKernel && hostKernel ? containerKernel === hostKernel : undefined,
+      ),
       ...(rep ? { from: rep.name } : {}),
       timeline: timeline(t),
       counts,

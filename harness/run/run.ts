@@ -1,4 +1,4 @@
-import { hostUname } from '../targets/native.ts';
+import { hostUname } from '../targets/index.ts';
 import { runScenario, skippedResult, type ScenarioResult } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/types.ts';
 import {
@@ -108,7 +108,7 @@ async function runTarget(
     const { info, skip } = prepared;
     if (skip) return stop(endEarly(info, 'skip', skip, options.scenarios));
     const preflight = await runPreflight(target, options);
-    runtime = createRuntime(options.runtime ?? 'unshare');
+    runtime = createRuntime(options.runtime ?? 'unshare', target);
     const using = runtime;
     const base = {
       ...info,

@@ -72,6 +72,32 @@ const NAMESPACE_FLAGS = {
   cgroup: { own: ['--cgroupns=private'], host: ['--cgroupns=host'] },
 } as const;
 
+/** Each namespace the scenario does not isolate is shared with the host, as unshare would leave it. */
+export function dockerNamespaceFlags(request: IsolateRequest): string[] {
+  const wants = new Set<string>(request.namespaces);
+  return Object.entries(NAMESPACE_FLAGS).flatMap(([ns, f]) => (wants.has(ns) ? f.own : f.host));
+}
+
+/** What `docker run` cannot make for one container, as a named skip (shared with the engine target). */
+export function dockerRefuses(request: IsolateRequest): Skip | undefined {
+  const lacking = request.namespaces.find(
+    (ns) => (ns === 'user' || ns === 'time') && !request.optional?.includes(ns),
+  );
+  if (lacking !== undefined)
+    return {
+      reason: `runtime-unsupported:${lacking}`,
+      detail: `docker run makes no ${lacking} namespace for one container`,
+      hint: 'use --runtime unshare',
+    };
+  if (!request.fork)
+    return {
+      reason: 'runtime-unsupported:nofork',
+      detail: "a container's first process is always its PID namespace's init",
+      hint: 'use --runtime unshare',
+    };
+  return undefined;
+}
+
 /**
  * A Docker container from a local one-file image (busybox-static as /bin/sh), on the native target when a
  * daemon answers. Docker's process tree is the seed article's: the container's init is a child of
@@ -111,29 +137,12 @@ export class DockerRuntime implements Runtime {
   }
 
   refuses(request: IsolateRequest): Skip | undefined {
-    const lacking = request.namespaces.find(
-      (ns) => (ns === 'user' || ns === 'time') && !request.optional?.includes(ns),
-    );
-    if (lacking !== undefined)
-      return {
-        reason: `runtime-unsupported:${lacking}`,
-        detail: `docker run makes no ${lacking} namespace for one container`,
-        hint: 'use --runtime unshare',
-      };
-    if (!request.fork)
-      return {
-        reason: 'runtime-unsupported:nofork',
-        detail: "a container's first process is always its PID namespace's init",
-        hint: 'use --runtime unshare',
-      };
-    return undefined;
+    return dockerRefuses(request);
   }
 
   isolateArgv(request: IsolateRequest): string[] {
     if (!this.image) throw new Error('the docker runtime was not prepared');
-    const wants = new Set<string>(request.namespaces);
-    // Each namespace the scenario does not isolate is shared with the host, as unshare would leave it.
-    const flags = Object.entries(NAMESPACE_FLAGS).flatMap(([ns, f]) => (wants.has(ns) ? f.own : f.host));
+    const flags = dockerNamespaceFlags(request);
     return [
       'sh', '-c', LAUNCH_SH, 'nslab-docker', this.token,
       ...flags,

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCENARIOS_DIR } from '../cli/paths.ts';
 import { runAll } from '../run/run.ts';
-import { NativeTarget } from '../targets/native.ts';
+import { NativeTarget } from '../targets/index.ts';
 import { findOnPath, skipNote } from '../../test/helpers/tools.ts';
 import { loadScenarioFile } from './load.ts';
 import { parsePreflight, preflightSkip, PREFLIGHT_SCRIPT, toolsOf, type Preflight } from './preflight.ts';

@@ -13,7 +13,14 @@ import { UnshareRuntime, type Runtime } from '../runtimes/index.ts';
  */
 function hostLayerCheck(info: TargetInfo | undefined, o: Observations): ExpectationResult | undefined {
   const host = info?.host;
-  if (info?.kind === 'native' || !host?.kernel || host.os === 'linux' || !o.outside.kernel) return undefined;
+  if (
+    info?.observer === 'host' ||
+    info?.kind === 'native' ||
+    !host?.kernel ||
+    host.os === 'linux' ||
+    !o.outside.kernel
+  )
+    return undefined;
   const differs =
     host.kernel.name !== o.outside.kernel.name || host.kernel.release !== o.outside.kernel.release;
   return {
@@ -23,7 +30,7 @@ function hostLayerCheck(info: TargetInfo | undefined, o: Observations): Expectat
     actual: o.outside.kernel,
     other: host.kernel,
     ok: differs,
-    why: `the VM runs its own Linux kernel, not the ${host.os} host's`,
+    why: `the ${info?.engine ? "engine's " : ''}VM runs its own Linux kernel, not the ${host.os} host's`,
   };
 }
 

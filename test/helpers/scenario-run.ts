@@ -1,7 +1,7 @@
 import type { TestContext } from 'vitest';
 import { parseScenarioText } from '../../harness/scenario/load.ts';
 import { runScenario } from '../../harness/scenario/run.ts';
-import { NativeTarget } from '../../harness/targets/native.ts';
+import { NativeTarget } from '../../harness/targets/index.ts';
 
 /** Words that run the rest as nobody (uid and gid 65534, no groups): the native target then goes rootless. */
 export const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];

@@ -1,10 +1,11 @@
-import os from 'node:os';
 import { execa } from 'execa';
 import { win32 as winPath } from 'node:path';
-import { findOnPath } from '../util/find-on-path.ts';
-import { platformFor } from '../platform/index.ts';
-import { hostModel, hostUname, NativeTarget } from './native.ts';
-import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
+import { findOnPath } from '../../util/find-on-path.ts';
+import { platformFor } from '../../platform/index.ts';
+import { hostKernel, hostModel, hostUname } from '../host-facts.ts';
+import { NativeTarget } from '../native/target.ts';
+import { osName } from '../../vocabulary.ts';
+import type { ProbeRun, Skip, Target, TargetInfo } from '../types.ts';
 
 export interface WslTargetOptions {
   /** The WSL distribution; default: the user's default distribution. */
@@ -51,7 +52,8 @@ export class WslTarget implements Target {
   async prepare(signal?: AbortSignal): Promise<{ info: TargetInfo; skip?: Skip }> {
     const platform = this.options.platform ?? process.platform;
     const host = { uname: await hostUname(platform === 'win32' ? 'win32' : platform), os: platform };
-    const info: TargetInfo = { kind: 'wsl', uname: host.uname, os: 'linux', host };
+    const layout = { column: `WSL on ${osName(platform)}`, observer: 'vm' } as const;
+    const info: TargetInfo = { kind: 'wsl', uname: host.uname, os: 'linux', ...layout, host };
     if (platform !== 'win32')
       return {
         info,
@@ -94,15 +96,14 @@ export class WslTarget implements Target {
     // The real host's kernel and model, only when it is this machine (a test pretends to be Windows).
     const real = platform === process.platform;
     const model = real ? await hostModel(platform) : undefined;
-    const kernel = real
-      ? { name: os.type(), release: os.release(), version: os.version(), machine: os.machine() }
-      : undefined;
+    const kernel = real ? hostKernel() : undefined;
     return {
       info: {
         ...prepared.info,
         kind: 'wsl',
         uname: uname.stdout.trim(),
         os: 'linux',
+        ...layout,
         host: { ...host, ...(kernel ? { kernel } : {}), ...(model ? { model } : {}) },
       },
       ...(prepared.skip ? { skip: prepared.skip } : {}),

@@ -1,19 +1,18 @@
-import { CappedRecords, CappedText, PROBE_FIELD_LIMIT, STDERR_LIMIT } from '../util/capped-output.ts';
-import os from 'node:os';
-import { readManifest } from '../image/cache.ts';
-import { findQemu, qemuVersionLine } from '../vm/qemu-binary.ts';
-import type { Arch } from '../image/arch.ts';
-import type { GuestNetwork } from '../vocabulary.ts';
-import { buildImage, type BuilderChoice } from '../image/build.ts';
-import { shellJoin } from '../util/shell-quote.ts';
-import type { AccelChoice } from '../vm/accel.ts';
-import { runtimeDir } from '../vm/runtime-dir.ts';
-import { guestNetworkOf, readState, vmDirs } from '../vm/state.ts';
-import { controlChannelOf } from '../vm/control-channel.ts';
-import { StartedVm, VmBuilder } from '../vm/vm.ts';
-import { hostModel, hostUname } from './native.ts';
-import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
-import { hostPlatform } from '../platform/index.ts';
+import { CappedRecords, CappedText, PROBE_FIELD_LIMIT, STDERR_LIMIT } from '../../util/capped-output.ts';
+import { readManifest } from '../../image/cache.ts';
+import { findQemu, qemuVersionLine } from '../../vm/qemu-binary.ts';
+import type { Arch } from '../../image/arch.ts';
+import { osName, type GuestNetwork } from '../../vocabulary.ts';
+import { buildImage, type BuilderChoice } from '../../image/build.ts';
+import { shellJoin } from '../../util/shell-quote.ts';
+import type { AccelChoice } from '../../vm/accel.ts';
+import { runtimeDir } from '../../vm/runtime-dir.ts';
+import { guestNetworkOf, readState, vmDirs } from '../../vm/state.ts';
+import { controlChannelOf } from '../../vm/control-channel.ts';
+import { StartedVm, VmBuilder } from '../../vm/vm.ts';
+import { hostKernel, hostModel, hostUname } from '../host-facts.ts';
+import type { ProbeRun, Skip, Target, TargetInfo } from '../types.ts';
+import { hostPlatform } from '../../platform/index.ts';
 
 export interface VmTargetOptions {
   config: string;
@@ -145,11 +144,13 @@ export class VmTarget implements Target {
         kind: 'vm',
         uname: s.guestUname,
         os: 'linux',
+        column: `VM on ${osName(process.platform)}${s.accel ? ` (${s.accel})` : ''}`,
+        observer: 'vm',
         access: 'root',
         host: {
           uname: hostUnameText,
           os: process.platform,
-          kernel: { name: os.type(), release: os.release(), version: os.version(), machine: os.machine() },
+          kernel: hostKernel(),
           ...(model ? { model } : {}),
           qemuPid: s.pid,
           accelerator: s.accel,

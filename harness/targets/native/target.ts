@@ -1,11 +1,12 @@
-import { CappedRecords, CappedText, PROBE_FIELD_LIMIT, STDERR_LIMIT } from '../util/capped-output.ts';
-import { readFile } from 'node:fs/promises';
+import { CappedRecords, CappedText, PROBE_FIELD_LIMIT, STDERR_LIMIT } from '../../util/capped-output.ts';
 import os from 'node:os';
 import { execa } from 'execa';
-import { hostPlatform } from '../platform/index.ts';
-import { treeKill } from '../platform/tree-kill.ts';
-import { ACCESS_FACTS_SCRIPT, decideAccess, notLinux, parseAccessFacts } from './native-access.ts';
-import type { ProbeRun, Skip, Target, TargetInfo } from './types.ts';
+import { hostPlatform } from '../../platform/index.ts';
+import { hostUname } from '../host-facts.ts';
+import { osName } from '../../vocabulary.ts';
+import { treeKill } from '../../platform/tree-kill.ts';
+import { ACCESS_FACTS_SCRIPT, decideAccess, notLinux, parseAccessFacts } from './access.ts';
+import type { ProbeRun, Skip, Target, TargetInfo } from '../types.ts';
 
 export interface NativeTargetOptions {
   /** Words put before every command, e.g. `setpriv --reuid=65534 ...` to test as another user. */
@@ -30,7 +31,13 @@ export class NativeTarget implements Target {
 
   async prepare(signal?: AbortSignal): Promise<{ info: TargetInfo; skip?: Skip }> {
     const platform = this.options.platform ?? process.platform;
-    const info: TargetInfo = { kind: 'native', uname: await hostUname(platform), os: platform };
+    const info: TargetInfo = {
+      kind: 'native',
+      uname: await hostUname(platform),
+      os: platform,
+      column: `native ${osName(platform)}`,
+      observer: 'host',
+    };
     if (platform !== 'linux') return { info, skip: notLinux(platform) };
     const facts = await this.run(['sh', '-c', ACCESS_FACTS_SCRIPT], undefined, signal);
     const decision = decideAccess(parseAccessFacts(facts.stdout, platform));
@@ -99,37 +106,3 @@ function endAll(pid: number | undefined, sig: NodeJS.Signals): void {
 
 const signalNumber = (name: string | undefined) =>
   name ? os.constants.signals[name as NodeJS.Signals] : undefined;
-
-/** `uname -a` where there is one; on Windows the same facts from Node. */
-export function hostUname(platform: NodeJS.Platform = process.platform): Promise<string> {
-  // Asked for by several layers of one run (native target, vm target, the report): one process is enough.
-  let answer = unameCache.get(platform);
-  if (!answer) {
-    answer = (async () => {
-      if (platform !== 'win32') {
-        const r = await execa('uname', ['-a'], { reject: false });
-        if (r.exitCode === 0) return r.stdout.trim();
-      }
-      return `${os.type()} ${os.hostname()} ${os.release()} ${os.version()} ${os.machine()}`;
-    })();
-    unameCache.set(platform, answer);
-  }
-  return answer;
-}
-const unameCache = new Map<string, Promise<string>>();
-
-/**
- * The real machine's model, for the report's host layer: `hw.model` on macOS (e.g. Mac14,2), the DMI
- * product name on Linux; undefined where neither answers (Windows, containers without DMI).
- */
-export async function hostModel(platform: NodeJS.Platform = process.platform): Promise<string | undefined> {
-  if (platform === 'darwin') {
-    const r = await execa('sysctl', ['-n', 'hw.model'], { reject: false });
-    return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
-  }
-  if (platform === 'linux') {
-    const text = await readFile('/sys/devices/virtual/dmi/id/product_name', 'utf8').catch(() => '');
-    return text.trim() || undefined;
-  }
-  return undefined;
-}

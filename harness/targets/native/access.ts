@@ -1,4 +1,4 @@
-import type { Skip } from './types.ts';
+import type { Skip } from '../types.ts';
 
 /** What probing this host found out about running namespaces here. Gathered by gatherAccessFacts. */
 export interface AccessFacts {
