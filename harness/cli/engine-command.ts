@@ -37,6 +37,8 @@ function engineDefaults(cmd: Command): Command {
     if (option.long === '--config') {
       option.default(DEFAULT_ENGINE_YML);
       option.description = 'vm: the LinuxKit configuration of the engine VM';
+      // Commander copied the old default into the command's values when the option was added.
+      cmd.setOptionValueWithSource('config', DEFAULT_ENGINE_YML, 'default');
     }
     if (option.long === '--image')
       option.description =

@@ -39,6 +39,8 @@ export const RUN_FILES = {
   argv: 'qemu.argv.json',
   /** The pinned host key for OpenSSH users (nslab vm up). */
   knownHosts: 'known_hosts',
+  /** The guest's Docker API, forwarded over SSH (nslab engine up); no longer than secrets.sock, so it fits. */
+  dockerSocket: 'docker.sock',
 } as const;
 
 export type RunFile = keyof typeof RUN_FILES;

@@ -38,6 +38,8 @@ export interface VmState {
   boot?: BootKind;
   /** What its network reaches (absent in states from before the policy: those were open). */
   guestNetwork?: GuestNetwork;
+  /** nslab engine up: the Unix socket in this folder that forwards to the guest's dockerd (a DOCKER_HOST). */
+  dockerSocket?: string;
 }
 
 /** A VM's guest network; a state from before the policy was open. */
@@ -83,6 +85,8 @@ export function stateProblem(
   if (!qmpOk) return 'has a QMP address that nslab did not give it';
   if (s.clientKeyFile !== runFile(dir, 'clientKey')) return 'has a client key outside its folder';
   if (typeof s.hostKeyBlob !== 'string') return 'has no host key';
+  if (s.dockerSocket !== undefined && s.dockerSocket !== runFile(dir, 'dockerSocket'))
+    return 'has a Docker socket outside its folder';
   return undefined;
 }
 
