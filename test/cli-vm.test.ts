@@ -108,7 +108,7 @@ describe.runIf(hasQemu)(
       // Three layers in the headline and the PID chain: the real host runs QEMU, the VM the process.
       expect(html).toContain('<th scope="col">VM on Linux (');
       expect(html).toMatch(
-        new RegExp(`QEMU&#39;s PID on the real host</th><td><code>${t.host.qemuPid}</code>`),
+        new RegExp(`the VM&#39;s process on the real host</th><td><code>${t.host.qemuPid} qemu</code>`),
       );
       expect(html).toContain(`PID ${t.host.qemuPid} qemu</text>`);
       expect(html).toContain(`PID ${s.observations.outside.pid} `);

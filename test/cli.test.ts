@@ -97,7 +97,7 @@ describe('nslab scenario', () => {
   it('an unknown --target value is exit 2 and quotes the value', async () => {
     const r = await nslab(['scenario', 'pid-ns', '--target', 'cloud']);
     expect(r.exitCode).toBe(2);
-    expect(String(r.stderr)).toMatch(/'cloud' is invalid.*native, vm, wsl, all/);
+    expect(String(r.stderr)).toMatch(/'cloud' is invalid.*native, vm, wsl, engine, all/);
   });
 
   it('a broken scenario file is exit 2 with file:line:column', async () => {

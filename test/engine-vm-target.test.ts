@@ -30,6 +30,7 @@ let upErr = '';
 let dockerHost = '';
 let qemuPid = 0;
 let vmName = '';
+let bootFacts: { qemuBinary?: { path: string; version: string }; image?: { digest: string } } = {};
 
 /** `scenario all` over the three required scenarios, on the engine DOCKER_HOST names (or the default one). */
 async function engineRun(name: string, host?: string) {
@@ -83,6 +84,7 @@ beforeAll(async () => {
   );
   qemuPid = state.pid;
   vmName = state.name;
+  bootFacts = { qemuBinary: state.qemuBinary, image: state.image };
 }, 600_000);
 
 afterAll(async () => {
@@ -136,6 +138,12 @@ describe.runIf(runs)(`--target engine on nslab's own VM engine${skipNote(runs, w
     expect(v.sameKernelAsObserver).toBe(true);
     expect(v.sameKernelAsHost).toBe(false);
     expect(v.answer).toBe("the container runs on the engine VM's kernel, not the host's");
+  });
+
+  it("the VM's state.json carries the boot's facts (QEMU binary and version, image), asked once at boot", () => {
+    expect(bootFacts.qemuBinary?.path).toMatch(/qemu-system-x86_64$/);
+    expect(bootFacts.qemuBinary?.version).toMatch(/^QEMU emulator version \d/);
+    expect(bootFacts.image?.digest).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it("names QEMU as the host's VM process: the PID in the engine VM's own state.json", async () => {

@@ -119,6 +119,7 @@ describe('the npm package', () => {
         'bin',
         'dist',
         'harness',
+        'linuxkit-engine.yml',
         'linuxkit.yml',
         'node_modules',
         'package.json',

@@ -18,6 +18,8 @@ export interface BootPlan {
   /** Where the trial's verdict is remembered (auto with a hardware accelerator only). */
   key?: VerdictKey;
   remembered?: Verdict;
+  /** QEMU's --version line ('' if it gave none), for state.json: asked once, while the guest boots. */
+  qemuVersion: Promise<string>;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function planBoot(c: VmConfig): Promise<BootPlan> {
     accels: acceleratorPlan(decision.accel, c.accel, remembered),
     key,
     remembered,
+    qemuVersion: versionLine ? Promise.resolve(versionLine) : qemuVersionLine(qemu).catch(() => ''),
   };
 }
 

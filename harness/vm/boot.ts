@@ -40,12 +40,12 @@ export async function bootVm(c: VmConfig): Promise<StartedVm> {
   const root = checkSocketRoom(c, runtimeDir());
   for (const s of await cleanupStale(root, c.log))
     c.log(`vm: stopped a QEMU left behind by an earlier run: ${s}`);
-  const { qemu, guestArch, hostCpu, decision, accels: plan, key, remembered } = await planBoot(c);
+  const { qemu, guestArch, hostCpu, decision, accels: plan, key, remembered, ...p } = await planBoot(c);
   let { failed, reason } = rememberedFailure(c, decision, remembered);
   let failedAtMs: number | undefined;
   // A saved guest of the first planned accelerator: restored instead of booted when it loads.
   const first = await snapshotPlan(c, { qemu, guestArch, hostCpu, accel: plan[0]! });
-  const common = { root, qemu, guestArch, hostCpu, t0 };
+  const common = { root, qemu, qemuVersion: p.qemuVersion, guestArch, hostCpu, t0 };
   if (first?.found) {
     const vm = await tryRestore(c, {
       ...common,
@@ -117,6 +117,7 @@ async function tryRestore(
 interface Attempt {
   root: string;
   qemu: string;
+  qemuVersion: Promise<string>;
   guestArch: Arch;
   hostCpu: HostCpu;
   accel: Accel;
@@ -187,6 +188,7 @@ async function attempt(c: VmConfig, a: Attempt): Promise<StartedVm> {
       phases,
       guestUname: ctx.uname ?? '',
       boot,
+      qemuVersion: await a.qemuVersion,
     });
     await writeState(dir, state);
     if (c.keep) disown(qemu.pid);
@@ -239,9 +241,11 @@ function stateOf(
   a: Attempt,
   v: Pick<VmState, 'id' | 'clientKeyFile' | 'hostKeyBlob' | 'phases' | 'guestUname' | 'boot'> & {
     qemu: QemuHandle;
+    qemuVersion: string;
   },
 ): VmState {
-  const { qemu, ...rest } = v;
+  const { qemu, qemuVersion, ...rest } = v;
+  const m = c.image.manifest;
   return {
     ...rest,
     name: vmName(v.id),
@@ -255,6 +259,8 @@ function stateOf(
     ...(a.failed ? { accelFailed: { accel: a.failed.accel, message: a.failed.message } } : {}),
     arch: a.guestArch,
     imageDir: c.image.dir,
+    ...(qemuVersion ? { qemuBinary: { path: a.qemu, version: qemuVersion } } : {}),
+    image: { digest: m.digest, builder: m.builder, kernelVersion: m.kernelVersion },
     bootedAt: new Date().toISOString(),
     guestNetwork: c.guestNetwork,
   };

@@ -38,6 +38,9 @@ export interface VmState {
   boot?: BootKind;
   /** What its network reaches (absent in states from before the policy: those were open). */
   guestNetwork?: GuestNetwork;
+  /** The QEMU binary that runs it and its --version line, and the image it booted: the boot's facts, asked once. */
+  qemuBinary?: { path: string; version: string };
+  image?: { digest: string; builder: string; kernelVersion?: string };
   /** nslab engine up: the Unix socket in this folder that forwards to the guest's dockerd (a DOCKER_HOST). */
   dockerSocket?: string;
 }

@@ -6,7 +6,7 @@ import type { Arch } from '../../harness/image/arch.ts';
 import { projectFile } from '../../harness/project-root.ts';
 import type { RunReport } from '../../harness/report/types.ts';
 import { buildView } from '../../harness/report/view.ts';
-import type { RuntimeName } from '../../harness/vocabulary.ts';
+import { osName, type RuntimeName } from '../../harness/vocabulary.ts';
 import { realQemu } from './stand-in-qemu.ts';
 import { findOnPath } from './tools.ts';
 
@@ -257,6 +257,7 @@ export function standInReport(source: RunReport, os: StandInOs): RunReport {
   } = structuredClone(vm.host) as NonNullable<typeof vm.host>;
   const target = {
     ...structuredClone(vm),
+    column: `VM on ${osName(os)} (${h.accelerator})`,
     host: {
       ...kept,
       uname: h.host.uname,

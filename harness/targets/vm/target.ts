@@ -119,7 +119,7 @@ export class VmTarget implements Target {
   async prepare(signal?: AbortSignal): Promise<{ info: TargetInfo; skip?: Skip }> {
     const o = this.options;
     // The host's facts are asked while the guest boots: under TCG the two would otherwise add up.
-    const hostFacts = Promise.all([qemuFacts(o.arch, o.qemu), hostModel(), hostUname()]);
+    const hostFacts = Promise.all([hostModel(), hostUname()]);
     hostFacts.catch(() => {}); // awaited below; a failed boot must not leave it unhandled
     this.vm = await findKeptVm(o.arch);
     const wanted = askedNetwork(o);
@@ -138,7 +138,12 @@ export class VmTarget implements Target {
       this.vm = await (await configuredVmBuilder(o)).withSignal(signal).boot();
     }
     const s = this.vm.state;
-    const [[qemu, model, hostUnameText], image] = await Promise.all([hostFacts, imageFacts(s.imageDir)]);
+    // The boot's facts come with its state; a kept VM of an older nslab has them looked up here.
+    const [[model, hostUnameText], qemu, image] = await Promise.all([
+      hostFacts,
+      s.qemuBinary ?? qemuFacts(o.arch, o.qemu),
+      s.image ?? imageFacts(s.imageDir),
+    ]);
     return {
       info: {
         kind: 'vm',
