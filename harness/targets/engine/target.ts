@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { CappedRecords, CappedText, PROBE_FIELD_LIMIT, STDERR_LIMIT } from '../../util/capped-output.ts';
-import { parseArch, type Arch } from '../../image/arch.ts';
+import { ARCHES, type Arch } from '../../image/arch.ts';
 import { hostKernel, hostModel, hostUname } from '../host-facts.ts';
 import type { ContainerHandoff, HandoffSpec, ProbeRun, Skip, Target, TargetInfo } from '../types.ts';
 import type { KernelIdentity } from '../../vocabulary.ts';
-import { detectBackend, type EngineFacts } from './backend.ts';
+import { detectBackend, engineArch, type EngineFacts } from './backend.ts';
 import { DockerCli, lastLine } from './docker-cli.ts';
 import { ENTRY_SH, HANDOFF_SH, HELPER_FLAGS, isolateFailedRecords, VOLUME_DIR } from './handoff.ts';
 import { ensureRootImage } from './root-image.ts';
@@ -92,7 +92,7 @@ export class EngineTarget implements Target, ContainerHandoff {
     const serverVersion =
       serverLine(facts.version) ?? `Docker Engine ${String(infoValue.ServerVersion ?? 'unknown')}`;
     this.version = serverVersion;
-    const arch = engineArch(infoValue.Architecture);
+    const arch = rootArch(infoValue.Architecture);
     const engine = {
       backend: backend.id,
       name: backend.name,
@@ -305,13 +305,8 @@ function serverLine(version: Record<string, unknown> | undefined): string | unde
   return server?.Version ? `Docker Engine ${server.Version}` : undefined;
 }
 
-/** docker info's Architecture in uname -m words (Podman says amd64 and arm64). */
-function engineArch(value: unknown): Arch | undefined {
-  const words: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64' };
-  const text = typeof value === 'string' ? (words[value] ?? value) : '';
-  try {
-    return parseArch(text);
-  } catch {
-    return undefined;
-  }
+/** The engine's architecture, where nslab has a root for it (backend.ts words it as uname -m does). */
+function rootArch(value: unknown): Arch | undefined {
+  const arch = engineArch(value);
+  return (ARCHES as readonly string[]).includes(arch ?? '') ? (arch as Arch) : undefined;
 }
